@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Check the sdsearch evaluation data (stdlib only).
+
+Usage: python3 eval/check.py   (from anywhere; paths are relative to this file)
+
+Verifies that
+  * every line of retrieval.jsonl and answers.jsonl is a JSON object with the expected keys,
+  * ids are unique across both files,
+  * every ``source`` is a file in corpus/,
+  * every retrieval ``span`` and every answer ``context`` occurs verbatim in its source,
+  * every ``answer`` occurs verbatim in its ``context``,
+  * tags and types come from the allowed sets,
+and prints counts per tag, type and document.  Exit status 1 on any error.
+Warnings (not errors): spans outside 30-250 characters, spans or contexts that occur
+more than once in their file, answers that occur more than once in their context.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "corpus"
+TAGS = {"paraphrase", "keyword", "name", "number", "compound", "hoeveel", "wanneer",
+        "wie", "waarom", "cross-gemeente"}
+TYPES = {"hoeveel", "wanneer", "wie", "waarom", "wat", "welke"}
+MINIMA = {"paraphrase": 15, "name": 12, "number": 12, "compound": 10}
+
+errors: list[str] = []
+warnings: list[str] = []
+texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))}
+
+
+def err(msg: str) -> None:
+    errors.append(msg)
+
+
+def warn(msg: str) -> None:
+    warnings.append(msg)
+
+
+def load(path: Path) -> list[tuple[int, dict]]:
+    rows = []
+    if not path.exists():
+        err(f"{path.name}: missing")
+        return rows
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            err(f"{path.name}:{n}: empty line")
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            err(f"{path.name}:{n}: invalid JSON ({e})")
+            continue
+        if not isinstance(obj, dict):
+            err(f"{path.name}:{n}: not a JSON object")
+            continue
+        rows.append((n, obj))
+    return rows
+
+
+def check_in_source(where: str, source, text, what: str) -> bool:
+    if source not in texts:
+        err(f"{where}: source {source!r} not in corpus/")
+        return False
+    if not isinstance(text, str) or not text:
+        err(f"{where}: {what} missing or not a string")
+        return False
+    count = texts[source].count(text)
+    if count == 0:
+        err(f"{where}: {what} not found verbatim in {source}: {text[:80]!r}")
+        return False
+    if count > 1:
+        warn(f"{where}: {what} occurs {count}x in {source}: {text[:60]!r}")
+    return True
+
+
+ids: Counter[str] = Counter()
+
+# ---- retrieval.jsonl ----
+retrieval = load(HERE / "retrieval.jsonl")
+tag_counts: Counter[str] = Counter()
+doc_counts: Counter[str] = Counter()
+n_multi = 0
+for n, obj in retrieval:
+    where = f"retrieval.jsonl:{n} ({obj.get('id')})"
+    if set(obj) != {"id", "query", "relevant", "tags"}:
+        err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'tags']")
+    rid = obj.get("id")
+    if not isinstance(rid, str) or not rid.startswith("r"):
+        err(f"{where}: bad id {rid!r}")
+    ids[str(rid)] += 1
+    if not isinstance(obj.get("query"), str) or not obj["query"].strip():
+        err(f"{where}: empty query")
+    rel = obj.get("relevant")
+    if not isinstance(rel, list) or not rel:
+        err(f"{where}: 'relevant' must be a non-empty list")
+        rel = []
+    if len(rel) > 1:
+        n_multi += 1
+    seen = set()
+    for j, r in enumerate(rel):
+        w = f"{where} relevant[{j}]"
+        if not isinstance(r, dict) or set(r) != {"source", "span"}:
+            err(f"{w}: must be an object with keys source, span")
+            continue
+        if (r["source"], r["span"]) in seen:
+            err(f"{w}: duplicate relevant entry")
+        seen.add((r["source"], r["span"]))
+        if check_in_source(w, r["source"], r["span"], "span"):
+            if not 30 <= len(r["span"]) <= 250:
+                warn(f"{w}: span length {len(r['span'])} outside 30-250")
+    for s in {r["source"] for r in rel if isinstance(r, dict) and "source" in r}:
+        doc_counts[s] += 1
+    tags = obj.get("tags")
+    if not isinstance(tags, list):
+        err(f"{where}: tags must be a list")
+        tags = []
+    for t in tags:
+        if t not in TAGS:
+            err(f"{where}: unknown tag {t!r}")
+    if len(set(tags)) != len(tags):
+        err(f"{where}: duplicate tag")
+    tag_counts.update(tags)
+    if "cross-gemeente" in tags:
+        gemeenten = {r["source"].split("-")[0] for r in rel if isinstance(r, dict) and "source" in r}
+        if len(gemeenten) < 2:
+            err(f"{where}: tagged cross-gemeente but relevant spans come from {gemeenten}")
+
+# ---- answers.jsonl ----
+answers = load(HERE / "answers.jsonl")
+type_counts: Counter[str] = Counter()
+adoc_counts: Counter[str] = Counter()
+n_ans = n_unans = 0
+for n, obj in answers:
+    aid = obj.get("id")
+    where = f"answers.jsonl:{n} ({aid})"
+    ids[str(aid)] += 1
+    if not isinstance(obj.get("question"), str) or not obj["question"].strip():
+        err(f"{where}: empty question")
+    if obj.get("answer") is None:
+        n_unans += 1
+        if set(obj) != {"id", "question", "answer"}:
+            err(f"{where}: unanswerable item keys {sorted(obj)} != ['answer', 'id', 'question']")
+        if not str(aid).startswith("n"):
+            err(f"{where}: unanswerable ids start with 'n'")
+        continue
+    n_ans += 1
+    if set(obj) != {"id", "question", "source", "answer", "context", "type"}:
+        err(f"{where}: keys {sorted(obj)} != answer, context, id, question, source, type")
+    if not str(aid).startswith("a"):
+        err(f"{where}: answerable ids start with 'a'")
+    if obj.get("type") not in TYPES:
+        err(f"{where}: unknown type {obj.get('type')!r}")
+    type_counts[str(obj.get("type"))] += 1
+    adoc_counts[str(obj.get("source"))] += 1
+    ans, ctx = obj.get("answer"), obj.get("context")
+    check_in_source(where, obj.get("source"), ctx, "context")
+    if not isinstance(ans, str) or not ans:
+        err(f"{where}: answer must be a non-empty string or null")
+    elif isinstance(ctx, str):
+        if ans not in ctx:
+            err(f"{where}: answer {ans!r} not in context")
+        elif ctx.count(ans) > 1:
+            warn(f"{where}: answer {ans!r} occurs {ctx.count(ans)}x in its context")
+        if len(ans) > 70:
+            warn(f"{where}: long answer ({len(ans)} chars)")
+
+for i, c in ids.items():
+    if c > 1:
+        err(f"id {i!r} used {c} times")
+
+# ---- report ----
+print(f"retrieval.jsonl: {len(retrieval)} queries, {n_multi} with more than one relevant span")
+print("  tags:", ", ".join(f"{t}={tag_counts[t]}" for t in sorted(TAGS)))
+print("  untagged:", sum(1 for _, o in retrieval if not o.get("tags")))
+print("  queries per document (a query counts for every document it has a span in):")
+for s in sorted(texts):
+    print(f"    {doc_counts[s]:4d}  {s}")
+print(f"answers.jsonl: {n_ans} answerable, {n_unans} unanswerable")
+print("  types:", ", ".join(f"{t}={type_counts[t]}" for t in sorted(TYPES)))
+print("  answerable per document:")
+for s in sorted(texts):
+    print(f"    {adoc_counts[s]:4d}  {s}")
+
+if len(retrieval) < 90:
+    err(f"retrieval.jsonl: {len(retrieval)} queries < 90")
+for t, m in MINIMA.items():
+    if tag_counts[t] < m:
+        err(f"retrieval.jsonl: tag {t} used {tag_counts[t]}x < {m}")
+if n_ans < 45:
+    err(f"answers.jsonl: {n_ans} answerable < 45")
+if n_unans < 12:
+    err(f"answers.jsonl: {n_unans} unanswerable < 12")
+
+for w in warnings:
+    print("WARNING:", w)
+for e in errors:
+    print("ERROR:", e)
+print("OK" if not errors else f"FAILED: {len(errors)} error(s)")
+sys.exit(1 if errors else 0)

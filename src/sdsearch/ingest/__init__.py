@@ -1,0 +1,218 @@
+"""Ingest: files in a corpus folder → ``Document``s with text, blocks, pages and metadata.
+
+One reader per format lives in its own module and registers itself with ``@reader``;
+adding a format is one new file plus an import at the bottom of this one.
+Metadata comes from the corpus manifest (``corpus.toml``), then from what the reader
+found in the file, then from the file and folder names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..types import Block, Document
+
+MANIFEST_NAME = "corpus.toml"
+
+
+class IngestError(Exception):
+    """A file cannot be read; the message is one line that says why."""
+
+
+@dataclass
+class Extracted:
+    """What a reader returns: text plus structure, before metadata is settled."""
+
+    text: str
+    blocks: list[Block]
+    page_starts: list[int] = field(default_factory=list)
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # gemeente / year / doc_type hints
+    notes: list[str] = field(default_factory=list)  # things the user should know (e.g. encoding)
+
+
+ReaderFn = Callable[[Path], Extracted]
+READERS: dict[str, ReaderFn] = {}
+
+
+def reader(*suffixes: str) -> Callable[[ReaderFn], ReaderFn]:
+    """Register a reader for file suffixes (lower case, with the dot)."""
+
+    def register(fn: ReaderFn) -> ReaderFn:
+        for s in suffixes:
+            READERS[s.lower()] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class IngestReport:
+    documents: list[Document]
+    skipped: list[tuple[str, str]]  # (source, reason)
+    notes: list[tuple[str, str]]  # (source, note)
+
+
+# --- metadata -------------------------------------------------------------------------
+
+DOC_TYPES = {
+    "jaarstukken": "jaarstukken",
+    "jaarrekening": "jaarstukken",
+    "jaarverslag": "jaarverslag",
+    "programmabegroting": "programmabegroting",
+    "begroting": "programmabegroting",
+    "voorjaarsnota": "voorjaarsnota",
+    "kadernota": "kadernota",
+    "bestuursrapportage": "bestuursrapportage",
+    "burap": "bestuursrapportage",
+    "programmaverantwoording": "jaarverslag",
+}
+_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
+_FILLER = {"sociaal", "domein", "programma", "hoofdstuk", "deel", "concept", "definitief", "versie", "def", "final", "nl"}
+
+
+def infer_metadata(source: str) -> dict[str, Any]:
+    """Guess gemeente, year and document type from a relative path like ``Velsen/2022/jaarverslag.pdf``."""
+    parts = [p for p in re.split(r"[/\\]", source) if p]
+    stem_parts = parts[:-1] + [Path(parts[-1]).stem] if parts else []
+    words = [w for p in stem_parts for w in re.split(r"[-_ .]+", p) if w]
+    meta: dict[str, Any] = {}
+    for w in words:
+        lw = w.lower()
+        if "doc_type" not in meta and lw in DOC_TYPES:
+            meta["doc_type"] = DOC_TYPES[lw]
+    years = [int(m.group(1)) for p in stem_parts for m in _YEAR.finditer(p)]
+    if years:
+        meta["year"] = years[0]
+    for w in words:
+        lw = w.lower()
+        if lw in DOC_TYPES or lw in _FILLER or _YEAR.fullmatch(w) or not w.isalpha() or len(w) < 3:
+            continue
+        meta["gemeente"] = w[:1].upper() + w[1:]
+        break
+    return meta
+
+
+def load_manifest(root: Path) -> dict[str, dict[str, Any]]:
+    """Read ``corpus.toml`` in ``root``: a mapping from relative path to its metadata."""
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise IngestError(f"cannot read corpus manifest {path}: {e}") from None
+    out: dict[str, dict[str, Any]] = {}
+    for entry in data.get("document", []):
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise IngestError(f"{path}: every [[document]] needs a path")
+        out[str(entry["path"]).replace("\\", "/")] = entry
+    return out
+
+
+def _title_from(source: str, meta: dict[str, Any]) -> str:
+    if meta.get("doc_type") and meta.get("year"):
+        return f"{str(meta['doc_type']).capitalize()} {meta['year']}"
+    return Path(source).stem.replace("_", " ").replace("-", " ")
+
+
+# --- discovery and reading ------------------------------------------------------------
+
+
+def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """Files to ingest as ``(root, file)`` pairs, sorted; folders are walked without following links."""
+    found: list[tuple[Path, Path]] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_file():
+            found.append((p.parent, p))
+        elif p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    f = Path(dirpath) / name
+                    if name.startswith(".") or name == MANIFEST_NAME:
+                        continue
+                    if f.suffix.lower() in READERS:
+                        found.append((p, f))
+        else:
+            raise IngestError(f"no such file or folder: {p}")
+    return found
+
+
+def read_document(path: Path, root: Path, manifest: dict[str, dict[str, Any]] | None = None) -> tuple[Document, list[str]]:
+    """Read one file into a ``Document`` (metadata from manifest, then file, then name)."""
+    fn = READERS.get(path.suffix.lower())
+    if fn is None:
+        raise IngestError(f"no reader for {path.suffix or 'files without a suffix'}")
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise IngestError(f"cannot read file: {e.strerror or e}") from None
+    try:
+        ex = fn(path)
+    except IngestError:
+        raise
+    except Exception as e:  # a reader's library failed on a broken file
+        raise IngestError(f"cannot parse {path.suffix} file: {type(e).__name__}: {e}".splitlines()[0]) from None
+    source = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    entry = (manifest or {}).get(source, {})
+    inferred = infer_metadata(source)
+    meta: dict[str, Any] = {}
+    for key in ("gemeente", "year", "doc_type"):
+        meta[key] = entry.get(key) or ex.meta.get(key) or inferred.get(key)
+    if meta["year"] is not None:
+        try:
+            meta["year"] = int(meta["year"])
+        except (TypeError, ValueError):
+            meta["year"] = None
+    title = entry.get("title") or ex.title or _title_from(source, meta)
+    doc = Document(
+        doc_id=source,
+        source=source,
+        text=ex.text,
+        title=str(title),
+        gemeente=meta["gemeente"],
+        year=meta["year"],
+        doc_type=meta["doc_type"],
+        blocks=tuple(ex.blocks),
+        page_starts=tuple(ex.page_starts),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+    return doc, ex.notes
+
+
+def ingest(paths: Iterable[Path], root: Path | None = None) -> IngestReport:
+    """Read every supported file under ``paths``; unreadable files are skipped and reported."""
+    pairs = discover(paths)
+    manifests: dict[Path, dict[str, dict[str, Any]]] = {}
+    docs: list[Document] = []
+    skipped: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
+    for base, f in pairs:
+        r = root or base
+        if r not in manifests:
+            manifests[r] = load_manifest(r)
+        source = f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name
+        try:
+            doc, doc_notes = read_document(f, r, manifests[r])
+        except IngestError as e:
+            skipped.append((source, str(e)))
+            continue
+        if not doc.blocks:
+            skipped.append((source, "no text found"))
+            continue
+        docs.append(doc)
+        notes.extend((source, n) for n in doc_notes)
+    return IngestReport(docs, skipped, notes)
+
+
+# Readers register themselves on import.
+from . import text as _text  # noqa: E402,F401

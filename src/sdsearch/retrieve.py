@@ -1,0 +1,350 @@
+"""Retrieval: dense (FAISS) and sparse (BM25) candidates, fused, filtered, de-duplicated.
+
+Filters are applied before the top-k cut (as a mask on both retrievers), so a filtered
+query still returns k hits when k exist. Near-identical passages in the ranking are shown
+once; the others are listed in the kept hit's ``also_at``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .embed import Encoder
+from .store import Index, StoreError, open_index
+from .text import Analyzer, fold
+from .types import Hit, Location, Passage
+
+MODES = ("dense", "sparse", "hybrid")
+_EXACT_FILTER_LIMIT = 50_000  # below this many allowed passages, filtered dense search is exact numpy
+
+
+class QueryError(ValueError):
+    """A query or filter that cannot be searched; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: a passage matches when one of its locations' documents matches all."""
+
+    gemeente: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    doc_type: tuple[str, ...] = ()
+
+    @classmethod
+    def make(
+        cls,
+        gemeente: str | Sequence[str] | None = None,
+        year: int | str | tuple[int | None, int | None] | None = None,
+        doc_type: str | Sequence[str] | None = None,
+    ) -> Filters:
+        """Build filters from user input: ``year`` may be 2022, "2022", "2020-2023" or (2020, None)."""
+
+        def names(v: str | Sequence[str] | None) -> tuple[str, ...]:
+            if v is None:
+                return ()
+            items = [v] if isinstance(v, str) else list(v)
+            return tuple(fold(s.strip()) for item in items for s in str(item).split(",") if s.strip())
+
+        y_min = y_max = None
+        if isinstance(year, tuple):
+            y_min, y_max = year
+        elif year is not None and str(year).strip():
+            m = re.fullmatch(r"\s*(\d{4})?\s*(?:(-|–|\.\.|t/m)\s*(\d{4})?)?\s*", str(year))
+            if not m or not (m.group(1) or m.group(3)):
+                raise QueryError(f"year must be like 2022 or 2020-2023, not {year!r}")
+            y_min = int(m.group(1)) if m.group(1) else None
+            y_max = int(m.group(3)) if m.group(3) else (y_min if not m.group(2) else None)
+        if y_min is not None and y_max is not None and y_min > y_max:
+            raise QueryError(f"year range {y_min}-{y_max} is empty")
+        return cls(names(gemeente), y_min, y_max, names(doc_type))
+
+    def __bool__(self) -> bool:
+        return bool(self.gemeente or self.doc_type or self.year_min is not None or self.year_max is not None)
+
+    def matches(self, doc: dict[str, Any]) -> bool:
+        if self.gemeente and fold(str(doc.get("gemeente") or "")) not in self.gemeente:
+            return False
+        if self.doc_type and fold(str(doc.get("doc_type") or "")) not in self.doc_type:
+            return False
+        year = doc.get("year")
+        if self.year_min is not None and (year is None or year < self.year_min):
+            return False
+        if self.year_max is not None and (year is None or year > self.year_max):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = []
+        if self.gemeente:
+            parts.append("gemeente " + ", ".join(self.gemeente))
+        if self.year_min is not None or self.year_max is not None:
+            if self.year_min == self.year_max:
+                parts.append(f"jaar {self.year_min}")
+            else:
+                parts.append(f"jaar {self.year_min or ''}–{self.year_max or ''}")
+        if self.doc_type:
+            parts.append("type " + ", ".join(self.doc_type))
+        return "; ".join(parts)
+
+
+def _shingles(text: str, n: int = 3) -> frozenset[str]:
+    words = re.findall(r"\w+", fold(text))
+    if len(words) < n:
+        return frozenset([" ".join(words)])
+    return frozenset(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def rrf(rankings: Sequence[Sequence[int]], k: int = 60, weights: Sequence[float] | None = None) -> dict[int, float]:
+    """Reciprocal rank fusion: Σ w / (k + rank) over the lists a candidate appears in."""
+    out: dict[int, float] = {}
+    for li, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[li]
+        for rank, idx in enumerate(ranking, start=1):
+            out[idx] = out.get(idx, 0.0) + w / (k + rank)
+    return out
+
+
+def weighted_sum(
+    dense: dict[int, float], sparse: dict[int, float], dense_weight: float
+) -> dict[int, float]:
+    """Min-max normalised scores of each list, combined as α·dense + (1-α)·sparse."""
+
+    def norm(d: dict[int, float]) -> dict[int, float]:
+        if not d:
+            return {}
+        lo, hi = min(d.values()), max(d.values())
+        span = hi - lo
+        return {i: ((s - lo) / span if span > 0 else 1.0) for i, s in d.items()}
+
+    nd, ns = norm(dense), norm(sparse)
+    return {i: dense_weight * nd.get(i, 0.0) + (1 - dense_weight) * ns.get(i, 0.0) for i in set(nd) | set(ns)}
+
+
+class Retriever:
+    """Search an index with an encoder: ``Retriever(index, encoder).search(["vraag"])``."""
+
+    def __init__(
+        self,
+        index: Index,
+        encoder: Encoder | None,
+        settings: Settings | None = None,
+        analyzer: Analyzer | None = None,
+    ):
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings or Settings()
+        a = index.manifest.get("analyzer", {})
+        self.analyzer = analyzer or Analyzer(
+            stem=a.get("stem", True), stopwords=a.get("stopwords", True), decompound=a.get("decompound", True)
+        )
+        self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
+        if encoder is not None:
+            want = index.manifest.get("model", {})
+            if want.get("id") != encoder.model_id or int(want.get("dim", encoder.dim)) != encoder.dim:
+                raise StoreError(
+                    f"index was built with model {want.get('id')!r} ({want.get('dim')}-dim), "
+                    f"not {encoder.model_id!r}; rebuild with `sdsearch index --model {encoder.model_id}`"
+                )
+            if want.get("query_prefix", encoder.query_prefix) != encoder.query_prefix:
+                raise StoreError(f"index expects query prefix {want.get('query_prefix')!r}; rebuild the index")
+
+    @classmethod
+    def open(cls, index_dir: str | Path, encoder: Encoder | None = None, settings: Settings | None = None) -> Retriever:
+        """Open ``index_dir`` and load the encoder its manifest names (unless one is given)."""
+        from .embed import load_encoder
+
+        s = settings or Settings()
+        idx = open_index(Path(index_dir))
+        if encoder is None and s.mode != "sparse":
+            encoder = load_encoder(idx.model_id, s.runtime)
+        return cls(idx, encoder, s)
+
+    # -- filtering -------------------------------------------------------------------
+
+    def allowed_mask(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask over passages that match ``filters`` (None when nothing is filtered)."""
+        if not filters:
+            return None
+        ok_docs = np.array([filters.matches(d) for d in self.index.documents], dtype=bool)
+        if ok_docs.size == 0:
+            return np.zeros(len(self.index), dtype=bool)
+        mask = ok_docs[self.index.passage_doc]
+        pairs = self.index.extra_doc_pairs
+        if len(pairs):
+            hit = pairs[ok_docs[pairs[:, 1]]]
+            mask[hit[:, 0]] = True
+        return mask
+
+    # -- the two retrievers ------------------------------------------------------------
+
+    def dense(self, qvecs: np.ndarray, n: int, mask: np.ndarray | None) -> list[list[tuple[int, float]]]:
+        """Top-n passages by inner product for each query vector (filtered by ``mask``)."""
+        total = len(self.index)
+        if total == 0:
+            return [[] for _ in range(len(qvecs))]
+        if mask is not None:
+            ids = np.flatnonzero(mask)
+            if len(ids) == 0:
+                return [[] for _ in range(len(qvecs))]
+            if len(ids) <= _EXACT_FILTER_LIMIT:
+                scores = np.asarray(self.index.vectors[ids], dtype=np.float32) @ qvecs.T
+                out = []
+                for qi in range(len(qvecs)):
+                    col = scores[:, qi]
+                    top = np.argsort(-col)[:n]
+                    out.append([(int(ids[t]), float(col[t])) for t in top])
+                return out
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
+            D, I = self.index.faiss_index.search(qvecs, min(n, len(ids)), params=params)
+        else:
+            D, I = self.index.faiss_index.search(qvecs, min(n, total))
+        return [[(int(i), float(d)) for d, i in zip(D[q], I[q], strict=True) if i >= 0] for q in range(len(qvecs))]
+
+    def sparse(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """Top-n passages by BM25 over the Dutch analyzer's terms (filtered by ``mask``)."""
+        bm25 = self.index.bm25
+        vocab = bm25.vocab_dict
+        ids = [vocab[t] for t in self.analyzer.terms(query) if t in vocab]
+        if not ids or len(self.index) == 0:
+            return []
+        scores = bm25.get_scores_from_ids(ids, weight_mask=mask.astype(np.float32) if mask is not None else None)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top])]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(
+        self,
+        queries: Sequence[str],
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> list[list[Hit]]:
+        """Ranked hits for each query (batch first). Raises ``QueryError`` on unusable input."""
+        s = self.settings
+        k = s.k if k is None else k
+        mode = mode or s.mode
+        if mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if k < 1:
+            raise QueryError("k must be at least 1")
+        queries = [q.strip() for q in queries]
+        for q in queries:
+            if not q:
+                raise QueryError("empty query: type a question or some words to search for")
+        mask = self.allowed_mask(filters)
+        n_cand = max(s.candidates, 3 * k)
+        dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if mode in ("dense", "hybrid"):
+            if self.encoder is None:
+                raise QueryError("dense search needs an encoder")
+            qvecs = self.encoder.encode_queries(list(queries))
+            dense_lists = self.dense(np.ascontiguousarray(qvecs, dtype=np.float32), n_cand, mask)
+        results = []
+        for qi, q in enumerate(queries):
+            sparse_list = self.sparse(q, n_cand, mask) if mode in ("sparse", "hybrid") else []
+            fused = self._fuse(dense_lists[qi], sparse_list, mode)
+            results.append(self._hits(q, fused, k, filters))
+        return results
+
+    def _fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]], mode: str) -> list[tuple[int, float]]:
+        if mode == "dense":
+            return dense
+        if mode == "sparse":
+            return sparse
+        s = self.settings
+        if s.fusion == "weighted":
+            scores = weighted_sum(dict(dense), dict(sparse), s.dense_weight)
+        else:
+            w = (2 * s.dense_weight, 2 * (1 - s.dense_weight))
+            scores = rrf([[i for i, _ in dense], [i for i, _ in sparse]], k=s.rrf_k, weights=w)
+        return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+    def _present(self, p: Passage, filters: Filters | None) -> Passage:
+        """Under a filter, cite a location that matches it (the same text may occur elsewhere first)."""
+        if not filters or not p.also_at:
+            return p
+        docs = self.index.documents
+        first_doc = docs[self._source_doc[p.source]] if p.source in self._source_doc else {}
+        if filters.matches(first_doc):
+            return p
+        for loc in p.also_at:
+            d = docs[self._source_doc[loc.source]] if loc.source in self._source_doc else None
+            if d is not None and filters.matches(d):
+                others = (p.location,) + tuple(x for x in p.also_at if x != loc)
+                return replace(
+                    p,
+                    doc_id=loc.source,
+                    source=loc.source,
+                    char_start=loc.char_start,
+                    char_end=loc.char_end,
+                    section=loc.section,
+                    page=loc.page,
+                    page_end=loc.page_end,
+                    title=d.get("title", p.title),
+                    gemeente=d.get("gemeente"),
+                    year=d.get("year"),
+                    doc_type=d.get("doc_type"),
+                    also_at=others,
+                )
+        return p
+
+    def _hits(self, query: str, ranked: list[tuple[int, float]], k: int, filters: Filters | None) -> list[Hit]:
+        kept: list[tuple[Passage, float, frozenset[str]]] = []
+        for idx, score in ranked:
+            p = self._present(self.index.passages[idx], filters)
+            sh = _shingles(p.text)
+            dup_of = next((j for j, (_, _, ksh) in enumerate(kept) if _jaccard(sh, ksh) >= 0.6), None)
+            if dup_of is not None:
+                kp, ks, ksh = kept[dup_of]
+                kept[dup_of] = (replace(kp, also_at=kp.also_at + (p.location,) + p.also_at), ks, ksh)
+                continue
+            kept.append((p, score, sh))
+            if len(kept) >= k:
+                break
+        return [
+            Hit(passage=p, score=score, rank=r, matched_terms=_matched(self.analyzer, query, p.text))
+            for r, (p, score, _) in enumerate(kept, start=1)
+        ]
+
+
+@lru_cache(maxsize=50_000)
+def _word_terms(analyzer: Analyzer, word: str) -> frozenset[str]:
+    return frozenset(analyzer.terms(word))
+
+
+def _matched(analyzer: Analyzer, query: str, text: str) -> tuple[str, ...]:
+    """Words of ``text`` that share a BM25 term with the query (what the UI highlights)."""
+    qterms = frozenset(analyzer.terms(query))
+    if not qterms:
+        return ()
+    out: dict[str, None] = {}
+    for m in re.finditer(r"\w[\w.,'’-]*\w|\w", text):
+        w = m.group(0)
+        if w.lower() not in out and _word_terms(analyzer, w.lower()) & qterms:
+            out[w.lower()] = None
+    return tuple(out)
+
+
+def locations_of(hit: Hit) -> list[Location]:
+    """Every place a hit's text occurs: its own location first."""
+    return [hit.passage.location, *hit.passage.also_at]
