@@ -134,17 +134,18 @@ def _pack(units: list[tuple[int, int]], cfg: ChunkSettings) -> list[tuple[int, i
     total = units[-1][1] - units[0][0]
     if total <= cfg.max_chars:
         return [(units[0][0], units[-1][1])]
-    n = math.ceil(total / cfg.max_chars)
-    target = total / n
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(units):
-        j = i
         start = units[i][0]
-        # Take units until the piece reaches the target size (or the next would overflow).
+        remaining = units[-1][1] - start
+        target = remaining / math.ceil(remaining / cfg.max_chars)  # even pieces for what is left
+        j = i
         while j + 1 < len(units):
-            nxt_len = units[j + 1][1] - start
-            if units[j][1] - start >= target or nxt_len > cfg.max_chars:
+            cur, nxt = units[j][1] - start, units[j + 1][1] - start
+            # Stop at the target, before overflowing, or where one more sentence overshoots
+            # the target by more than stopping here falls short of it.
+            if cur >= target or nxt > cfg.max_chars or nxt - target > target - cur:
                 break
             j += 1
         out.append((start, units[j][1]))

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 MODEL_ID = "intfloat/multilingual-e5-small"
-CONVERTER_VERSION = "4"
+CONVERTER_VERSION = "5"
 DEFAULT_VARIANT = "int8"
 VARIANTS = ("int8", "fp32", "q4")
 MAX_TOKENS = 512
@@ -350,7 +350,6 @@ def build_onnx(f: E5File, mode: str = "fp32"):
     init("c_1f", np.array(1.0, np.float32))
     init("c_sqrt2", np.array(np.sqrt(2.0), np.float32))
     init("c_half", np.array(0.5, np.float32))
-    init("c_neg", np.array(-1e4, np.float32))  # additive mask for padding keys
     init("c_eps", np.array(1e-12, np.float32))
     init("shape_bls", np.array([0, 0, H], np.int64))
     init("shape_heads", np.array([0, 0, NH, hd], np.int64))
@@ -379,11 +378,9 @@ def build_onnx(f: E5File, mode: str = "fp32"):
     eln_b = init("emb.ln.b", f.f32("emb.ln.b"))
     x = node("LayerNormalization", [emb, eln_w, eln_b], axis=-1, epsilon=f.eps)
 
-    # ---- attention mask -> additive bias [B, 1, 1, L]
+    # ---- attention mask
     maskf = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)  # [B, L]
-    mbias = node("Mul", [node("Sub", ["c_1f", maskf]), "c_neg"])
-    mbias = node("Unsqueeze", [mbias, "c_axis1"])
-    mbias = node("Unsqueeze", [mbias, "c_axis1"])
+    mask_i32 = node("Cast", ["attention_mask"], to=TensorProto.INT32)  # key padding mask
 
     scale = 1.0 / float(np.sqrt(hd))
     for i in range(f.layers):
@@ -394,13 +391,12 @@ def build_onnx(f: E5File, mode: str = "fp32"):
         q = linear(x, f"l{i}.q.w", H, w["q.b"], f"{p}.q", scale=scale)
         k = linear(x, f"l{i}.k.w", H, w["k.b"], f"{p}.k")
         v = linear(x, f"l{i}.v.w", H, w["v.b"], f"{p}.v")
-        qh = node("Transpose", [node("Reshape", [q, "shape_heads"])], perm=[0, 2, 1, 3])
-        kh = node("Transpose", [node("Reshape", [k, "shape_heads"])], perm=[0, 2, 3, 1])
-        vh = node("Transpose", [node("Reshape", [v, "shape_heads"])], perm=[0, 2, 1, 3])
-        scores = node("Add", [node("MatMul", [qh, kh], name=f"{p}.qk"), mbias])
-        probs = node("Softmax", [scores], axis=-1)
-        ctx = node("MatMul", [probs, vh], name=f"{p}.pv")
-        ctx = node("Reshape", [node("Transpose", [ctx], perm=[0, 2, 1, 3]), "shape_bls"])
+        # fused attention (ONNX Runtime contrib op; the scale is already in q)
+        counter[0] += 1
+        ctx = f"{p}.ctx"
+        nodes.append(helper.make_node(
+            "MultiHeadAttention", [q, k, v, "", mask_i32], [ctx], name=f"MHA_{ctx}",
+            domain="com.microsoft", num_heads=NH, scale=1.0))
         ao = linear(ctx, f"l{i}.ao.w", H, w["ao.b"], f"{p}.ao")
         x = node("LayerNormalization", [node("Add", [x, ao]), init(f"{p}.aln.w", w["aln.w"]),
                                         init(f"{p}.aln.b", w["aln.b"])],
@@ -431,14 +427,10 @@ def build_onnx(f: E5File, mode: str = "fp32"):
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", H])],
         inits,
     )
-    opsets = [helper.make_opsetid("", 18)]
-    if mode == "q4":
-        opsets.append(helper.make_opsetid("com.microsoft", 1))
+    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
     model = helper.make_model(graph, opset_imports=opsets,
                               producer_name="sdsearch.onnx_e5")
     model.ir_version = 8
-    if mode != "q4":
-        onnx.checker.check_model(model)
     return model
 
 
@@ -453,7 +445,7 @@ def quantize_int8(src: Path, dst: Path, exclude: tuple[str, ...] = INT8_EXCLUDE)
         op_types_to_quantize=["MatMul"],
         nodes_to_exclude=[f"MatMul_{n}.mm" for n in exclude] + [
             n.name for n in _attention_matmuls(src)],
-        extra_options={"MatMulConstBOnly": True},
+        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},  # 1 = FLOAT
     )
 
 

@@ -9,6 +9,7 @@ split into known Dutch words (wordfreq) so that "woning" finds "flexwoningen".
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -106,8 +107,13 @@ def _lexicon() -> dict[str, float]:
         import wordfreq
     except ImportError:  # decompounding is an improvement, not a requirement
         return {}
-    words = wordfreq.top_n_list("nl", 150_000)
-    return {fold(w): wordfreq.zipf_frequency(w, "nl") for w in words if w.isalpha()}
+    lex: dict[str, float] = {}
+    floor = 10 ** (_MIN_ZIPF - 9)  # zipf = log10(frequency per word) + 9
+    for w, f in wordfreq.get_frequency_dict("nl").items():
+        if f >= floor and w.isalpha():
+            key = fold(w)
+            lex[key] = max(lex.get(key, 0.0), math.log10(f) + 9)
+    return lex
 
 
 @lru_cache(maxsize=100_000)

@@ -1,0 +1,90 @@
+"""Ranking logic with a fake encoder: modes, fusion, filters before top-k, de-duplication."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FakeEncoder
+
+from sdsearch.retrieve import Filters, QueryError, Retriever, rrf, weighted_sum
+from sdsearch.store import open_index
+
+
+@pytest.fixture
+def retriever(small_index: Path, fake_encoder: FakeEncoder) -> Retriever:
+    return Retriever(open_index(small_index), fake_encoder)
+
+
+def test_rrf_rewards_agreement() -> None:
+    fused = rrf([[1, 2, 3], [3, 1, 4]], k=60)
+    assert max(fused, key=fused.get) == 1
+    assert fused[4] < fused[2] < fused[1]
+
+
+def test_weighted_sum_normalises_each_list() -> None:
+    fused = weighted_sum({1: 0.9, 2: 0.8, 3: 0.5}, {2: 30.0, 3: 10.0, 1: 5.0}, dense_weight=0.5)
+    assert fused == pytest.approx({1: 0.5, 2: 0.875, 3: 0.1})
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_each_mode_finds_the_passage(retriever: Retriever, mode: str) -> None:
+    hits = retriever.search(["387 flexwoningen Mrija"], k=3, mode=mode)[0]
+    assert "387 flexwoningen" in hits[0].text
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_batch_search_matches_single_search(retriever: Retriever) -> None:
+    qs = ["beschermd wonen", "energiecoaches energierekening"]
+    batch = retriever.search(qs, k=3)
+    assert [[h.passage_id for h in hs] for hs in batch] == [[h.passage_id for h in retriever.search([q], k=3)[0]] for q in qs]
+
+
+def test_filter_returns_only_matching_passages_and_still_k(retriever: Retriever) -> None:
+    hits = retriever.search(["beschermd wonen"], k=3, filters=Filters.make(gemeente="Velsen"))[0]
+    assert len(hits) == 3  # Velsen has 3 passages; all come back although others rank higher
+    assert {h.gemeente for h in hits} == {"Velsen"}
+
+
+def test_year_range_filter(retriever: Retriever) -> None:
+    hits = retriever.search(["wonen"], k=10, filters=Filters.make(year="2023-2024"))[0]
+    assert hits and all(h.year == 2023 for h in hits)
+
+
+def test_filter_cites_the_matching_copy_of_a_repeated_passage(retriever: Retriever) -> None:
+    hits = retriever.search(["Wmo-maatwerkvoorziening"], k=1, filters=Filters.make(gemeente="Vlaardingen"))[0]
+    assert hits[0].gemeente == "Vlaardingen"
+    assert hits[0].source == "vlaardingen-jaarstukken-2023.txt"
+    assert [loc.source for loc in hits[0].passage.also_at] == ["maassluis-programmabegroting-2023.txt"]
+
+
+def test_filter_with_no_match_returns_nothing(retriever: Retriever) -> None:
+    assert retriever.search(["wonen"], k=5, filters=Filters.make(gemeente="Rotterdam"))[0] == []
+
+
+@pytest.mark.parametrize("year, expected", [("2022", (2022, 2022)), ("2020-2023", (2020, 2023)), ("2021-", (2021, None)), (2022, (2022, 2022))])
+def test_year_filter_syntax(year: object, expected: tuple) -> None:
+    f = Filters.make(year=year)  # type: ignore[arg-type]
+    assert (f.year_min, f.year_max) == expected
+
+
+@pytest.mark.parametrize("bad", ["vorig jaar", "2023-2020"])
+def test_bad_year_is_one_clear_error(bad: str) -> None:
+    with pytest.raises(QueryError, match="year"):
+        Filters.make(year=bad)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n"])
+def test_empty_query_is_refused(retriever: Retriever, query: str) -> None:
+    with pytest.raises(QueryError, match="empty query"):
+        retriever.search([query])
+
+
+def test_hits_carry_citation_fields_and_matched_terms(retriever: Retriever) -> None:
+    h = retriever.search(["bijstandsuitkering Velsen"], k=1)[0][0]
+    assert h.citation.startswith("Velsen · ")
+    assert "Re-integratie in Velsen" in h.citation
+    assert "bijstandsuitkering" in h.matched_terms
+    d = h.to_dict()
+    for key in ("rank", "score", "passage_id", "text", "source", "title", "gemeente", "year", "doc_type", "section", "page", "char_start", "char_end", "citation"):
+        assert key in d
