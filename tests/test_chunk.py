@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS
 
 from sdsearch.chunk import ChunkSettings, chunk, chunk_document
 from sdsearch.ingest import ingest
 from sdsearch.types import Block, Document
+
+from conftest import CORPUS
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, write_corpus
 
 from sdsearch.ingest import IngestError, infer_metadata, ingest, read_document
 from sdsearch.ingest.text import parse_markdown, parse_plain
+
+from conftest import CORPUS, write_corpus
 
 
 def blocks_of(text: str) -> list[tuple[str, str, int]]:

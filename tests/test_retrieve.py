@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FakeEncoder
 
 from sdsearch.retrieve import Filters, QueryError, Retriever, rrf, weighted_sum
 from sdsearch.store import open_index
+
+from conftest import FakeEncoder
 
 
 @pytest.fixture

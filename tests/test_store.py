@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FakeEncoder
 
 from sdsearch.api import build_index
 from sdsearch.config import Settings
 from sdsearch.retrieve import Retriever
 from sdsearch.store import CURRENT, BuildLock, StoreError, current_generation, open_index
+
+from conftest import FakeEncoder
 
 
 def test_round_trip_keeps_passages_vectors_and_metadata(small_index: Path, fake_encoder: FakeEncoder) -> None:

@@ -60,7 +60,11 @@ def friendly(fn: F) -> F:
             sys.stderr.close()
             sys.exit(0)
         except Exception as e:
-            if isinstance(e, _known_errors()):
+            try:
+                known = _known_errors()
+            except Exception:  # a broken install must still fail in one line
+                known = ()
+            if isinstance(e, known):
                 raise Fail(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
             if os.environ.get("SDSEARCH_DEBUG"):
                 raise

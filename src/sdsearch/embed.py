@@ -73,7 +73,8 @@ class SentenceTransformerEncoder:
         is_e5 = "e5" in name_or_path.lower()
         self.query_prefix = prompts.get("query", "query: " if is_e5 else "")
         self.passage_prefix = prompts.get("passage", prompts.get("document", "passage: " if is_e5 else ""))
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         self.dim = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
 
     @property

@@ -212,10 +212,10 @@ class Retriever:
             import faiss
 
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
-            D, I = self.index.faiss_index.search(qvecs, min(n, len(ids)), params=params)
+            scores_, ids_ = self.index.faiss_index.search(qvecs, min(n, len(ids)), params=params)
         else:
-            D, I = self.index.faiss_index.search(qvecs, min(n, total))
-        return [[(int(i), float(d)) for d, i in zip(D[q], I[q], strict=True) if i >= 0] for q in range(len(qvecs))]
+            scores_, ids_ = self.index.faiss_index.search(qvecs, min(n, total))
+        return [[(int(i), float(d)) for d, i in zip(scores_[q], ids_[q], strict=True) if i >= 0] for q in range(len(qvecs))]
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """Top-n passages by BM25 over the Dutch analyzer's terms (filtered by ``mask``)."""

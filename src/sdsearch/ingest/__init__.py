@@ -215,4 +215,7 @@ def ingest(paths: Iterable[Path], root: Path | None = None) -> IngestReport:
 
 
 # Readers register themselves on import.
+from . import docx as _docx  # noqa: E402,F401
+from . import html as _html  # noqa: E402,F401
+from . import pdf as _pdf  # noqa: E402,F401
 from . import text as _text  # noqa: E402,F401

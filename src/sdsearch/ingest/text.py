@@ -86,7 +86,7 @@ def parse_plain(text: str) -> list[Block]:
     lines = [(s, e, text[s:e]) for s, e in _line_spans(text)]
     nav_titles = {m.group(1).strip().lower() for _, _, ln in lines if (m := _NAV.match(ln))}
     kinds: list[str] = []
-    for i, (_, _, ln) in enumerate(lines):
+    for _, _, ln in lines:
         s = ln.strip()
         if not s:
             kinds.append("blank")
@@ -139,7 +139,7 @@ def parse_plain(text: str) -> list[Block]:
                 else:
                     lvl = (levels[-1] + 1) if levels else 2
                 levels.append(lvl)
-            for r, lvl in zip(run, levels):
+            for r, lvl in zip(run, levels, strict=True):
                 s, e, ln = lines[r]
                 lead = len(ln) - len(ln.lstrip())
                 blocks.append(Block("heading", s + lead, s + len(ln.rstrip()), lvl))

@@ -1,0 +1,560 @@
+"""Reader for PDF reports (.pdf), built on pdfplumber (pdfminer.six).
+
+pdfplumber was chosen over pypdf because it gives every word's position, font size and
+font name and finds ruled tables, which is what reading order (two columns), headings
+and table rows need; pypdf's plain text is faster but follows the content stream and
+carries no sizes (see ``bench/ingest_pdf.py`` for the measured comparison).
+
+Per page: ruled tables become "table" blocks (one row per line, cells joined with
+" | "); the other words are grouped into lines; running headers/footers (lines that
+repeat, digits ignored, at the top or bottom of many pages) and page numbers ("12",
+"Pagina 3 van 40") are dropped; a gutter found in the middle of the page splits
+two-column stretches, which are read column by column; lines in a bigger or bold font
+become headings (level by size rank); other lines are joined into paragraphs and lists,
+repairing words hyphenated at a line end. A paragraph may continue onto the next page;
+``page_starts`` then points into it, so a passage can cite ``p. 3–4``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..types import Block
+from . import DOC_TYPES, Extracted, IngestError, reader
+
+_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
+_PAGE_NUMBER = re.compile(
+    r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:(?:van|of|/)\s*\d{1,4})?$|^[ivxlc]{1,6}$",
+    re.I,
+)
+_BULLET = re.compile(r"^(?:[•●▪■◦·○‣∙*\-–]|\d{1,2}[.)]|[a-z][.)])(?:\s|$)")
+_BOLD = re.compile(r"bold|black|heavy|semibold|demibold|extrabold", re.I)
+_LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+# Pairs that Dutch spelling separates with a hyphen in compounds (klinkerbotsing): "re-integratie".
+_VOWEL_CLASH = {"aa", "ae", "ai", "au", "ee", "ei", "eu", "ie", "ii", "oe", "oi", "oo", "ou", "ui", "uu"}
+_KEEP_HYPHEN_BEFORE = {"en", "of", "tot", "en/of", "noch"}  # "jeugd- en gezinswerk"
+_MARGIN_ZONE = 0.12  # top/bottom share of the page where running headers and footers live
+_MAX_HEADING_CHARS = 160
+
+
+@dataclass
+class _Line:
+    """One visual line (or, after the gutter split, one column's part of it)."""
+
+    words: list[dict[str, Any]]
+    top: float
+    bottom: float
+    x0: float
+    x1: float
+    size: float
+    bold: bool
+    text: str
+    column: int = 0  # 0 = full width, 1 = left column, 2 = right column
+    style: tuple[float, bool] | None = None  # heading style, set when the line is a heading
+
+
+@dataclass
+class _Table:
+    top: float
+    bottom: float
+    rows: list[str]
+
+
+@dataclass
+class _Page:
+    items: list[_Line | _Table] = field(default_factory=list)
+    height: float = 0.0
+
+
+def _is_bold(fontname: str) -> bool:
+    return bool(_BOLD.search(fontname or ""))
+
+
+def _make_line(words: list[dict[str, Any]]) -> _Line:
+    words = sorted(words, key=lambda w: w["x0"])
+    sizes: Counter[float] = Counter()
+    bold_chars = 0
+    for w in words:
+        sizes[round(float(w["size"]) * 2) / 2] += len(w["text"])
+        bold_chars += len(w["text"]) if _is_bold(w["fontname"]) else 0
+    n_chars = sum(sizes.values()) or 1
+    return _Line(
+        words=words,
+        top=min(w["top"] for w in words),
+        bottom=max(w["bottom"] for w in words),
+        x0=words[0]["x0"],
+        x1=max(w["x1"] for w in words),
+        size=sizes.most_common(1)[0][0],
+        bold=bold_chars >= 0.9 * n_chars,
+        text=" ".join(w["text"] for w in words),
+    )
+
+
+def _group_lines(words: list[dict[str, Any]]) -> list[_Line]:
+    """Cluster words into lines by their baseline (``bottom``)."""
+    lines: list[list[dict[str, Any]]] = []
+    for w in sorted(words, key=lambda w: (round(w["bottom"], 1), w["x0"])):
+        if lines:
+            last = lines[-1]
+            ref = last[0]
+            if abs(w["bottom"] - ref["bottom"]) <= 0.4 * max(ref["size"], w["size"], 1.0):
+                last.append(w)
+                continue
+        lines.append([w])
+    return [_make_line(ws) for ws in lines]
+
+
+def _inside(w: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    cx = (w["x0"] + w["x1"]) / 2
+    cy = (w["top"] + w["bottom"]) / 2
+    return box[0] - 1 <= cx <= box[2] + 1 and box[1] - 1 <= cy <= box[3] + 1
+
+
+def _clean(s: str) -> str:
+    return " ".join(s.translate(_LIGATURES).split())
+
+
+def _gutter(lines: list[_Line], width: float) -> float | None:
+    """The x of a column gutter that splits many lines, or None for a one-column page."""
+    gap = max(8.0, width * 0.015)
+    best_x, best_split = None, 0
+    x = width * 0.3
+    while x <= width * 0.7:
+        split = cross = 0
+        for ln in lines:
+            left = right = covered = False
+            for w in ln.words:
+                if w["x1"] <= x - gap / 2:
+                    left = True
+                elif w["x0"] >= x + gap / 2:
+                    right = True
+                else:
+                    covered = True
+                    break
+            if covered:
+                cross += 1
+            elif left and right:
+                split += 1
+        if split > best_split and split >= 3 and split >= cross * 0.5:
+            best_x, best_split = x, split
+        x += 2.0
+    return best_x
+
+
+def _split_columns(items: list[_Line | _Table], width: float) -> list[_Line | _Table]:
+    """Reading order: runs of lines that a gutter splits are read left column, then right."""
+    lines = [it for it in items if isinstance(it, _Line)]
+    gx = _gutter(lines, width)
+    if gx is None:
+        return items
+    out: list[_Line | _Table] = []
+    run: list[_Line] = []
+
+    def crosses(ln: _Line) -> bool:
+        return any(w["x0"] < gx < w["x1"] for w in ln.words)
+
+    def flush() -> None:
+        parts_l: list[_Line] = []
+        parts_r: list[_Line] = []
+        n_split = 0
+        for ln in run:
+            lw = [w for w in ln.words if w["x1"] <= gx]
+            rw = [w for w in ln.words if w["x0"] >= gx]
+            n_split += bool(lw and rw)
+            if lw:
+                parts_l.append(_make_line(lw))
+            if rw:
+                parts_r.append(_make_line(rw))
+        if n_split >= 2:
+            for p in parts_l:
+                p.column = 1
+            for p in parts_r:
+                p.column = 2
+            out.extend(parts_l + parts_r)
+        else:
+            out.extend(run)
+        run.clear()
+
+    for it in items:
+        if isinstance(it, _Line) and not crosses(it):
+            run.append(it)
+            continue
+        flush()
+        out.append(it)
+    flush()
+    return out
+
+
+def _norm_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def _join_hyphen(left: str, right: str) -> str:
+    """How to join a line ending in ``left`` to the next line, which starts with ``right``.
+
+    "\0": glue after dropping ``left``'s last char (a line-end hyphenation, "jeugd-|hulp");
+    "-": glue keeping the hyphen ("Wmo-|maatwerk", "re-|integratie"); " ": a space.
+    """
+    if left.endswith("\xad"):
+        return "\0"
+    if not left.endswith("-") or left.endswith(" -"):
+        return " "
+    m = re.search(r"(\w+)-$", left)
+    if not m or not right:
+        return " "
+    part = m.group(1).split("-")[-1]
+    first = right.split()[0]
+    if first.lower() in _KEEP_HYPHEN_BEFORE:
+        return " "  # "jeugd- en gezinswerk"
+    if not right[0].isalpha() or right[0].isupper() or any(c.isdigit() for c in part):
+        return "-"
+    if sum(c.isupper() for c in part) >= 2 or (part[0].isupper() and len(part) <= 4):
+        return "-"  # acronyms: "Wmo-maatwerk", "GGD-regio"
+    if (part[-1].lower() + right[0].lower()) in _VOWEL_CLASH:
+        return "-"  # "re-integratie"
+    return "\0"
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", ":", ";"))
+
+
+class _Builder:
+    """Accumulates text and blocks; one open paragraph/list/heading at a time."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.blocks: list[Block] = []
+        self.open_kind: str | None = None
+        self.open_start = 0
+        self.open_level = 0
+        self.last_text = ""  # text of the last line added to the open block
+        self.line_start = 0  # offset where that line's text begins
+
+    def _add(self, s: str) -> None:
+        self.parts.append(s)
+        self.length += len(s)
+
+    def close(self) -> None:
+        if self.open_kind is not None:
+            self.blocks.append(Block(self.open_kind, self.open_start, self.length, self.open_level))  # type: ignore[arg-type]
+        self.open_kind = None
+        self.last_text = ""
+
+    def start(self, kind: str, text: str, level: int = 0) -> None:
+        self.close()
+        if self.length:
+            self._add("\n\n")
+        self.open_kind, self.open_start, self.open_level = kind, self.length, level
+        self.line_start = self.length
+        self._add(text)
+        self.last_text = text
+
+    def cont(self, text: str, newline: bool = False) -> None:
+        """Append a line to the open block: a new line (list item, table row) or joined."""
+        if newline:
+            self._add("\n")
+        else:
+            sep = _join_hyphen(self.last_text, text)
+            if sep == "\0":
+                self.parts[-1] = self.parts[-1][:-1]  # drop the hyphen (or soft hyphen)
+                self.length -= 1
+            elif sep == " ":
+                self._add(" ")
+        self.line_start = self.length
+        self._add(text)
+        self.last_text = text
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _open_pdf(path: Path) -> Any:
+    try:
+        import pdfplumber
+    except ImportError as e:  # pragma: no cover - a core dependency
+        raise IngestError(f"PDF support needs pdfplumber ({e})") from None
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF-" not in head:
+        raise IngestError("not a PDF (no %PDF header)")
+    try:
+        pdf = pdfplumber.open(path)
+        _ = pdf.pages  # parse the page tree now so broken files fail here
+    except Exception as e:
+        inner = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
+        name = type(inner).__name__
+        if "Password" in name or "Encrypt" in name:
+            raise IngestError("encrypted PDF (needs a password)") from None
+        msg = str(inner).splitlines()[0] if str(inner) else name
+        raise IngestError(f"corrupt PDF: {msg}") from None
+    return pdf
+
+
+def _file_meta(info: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Title and gemeente/year/doc_type hints from the PDF info dictionary."""
+
+    def s(v: Any) -> str:
+        if isinstance(v, bytes):
+            for enc in ("utf-16", "latin-1"):
+                try:
+                    return v.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+        return str(v) if v is not None else ""
+
+    title = " ".join(s(info.get("Title")).split())
+    title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title)
+    title = re.sub(r"\.(docx?|pptx?|pdf|indd)$", "", title, flags=re.I).strip()
+    if title.lower() in {"", "untitled", "naamloos", "titel", "title"}:
+        title = ""
+    meta: dict[str, Any] = {}
+    blob = " ".join(s(info.get(k)) for k in ("Title", "Subject", "Author", "Keywords"))
+    if m := _YEAR.search(title or blob):
+        meta["year"] = int(m.group(1))
+    for w in re.findall(r"[A-Za-z]+", blob.lower()):
+        if w in DOC_TYPES:
+            meta["doc_type"] = DOC_TYPES[w]
+            break
+    if m := re.search(r"\bgemeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)", blob):
+        meta["gemeente"] = m.group(1)
+    return title or None, meta
+
+
+@reader(".pdf")
+def read_pdf(path: Path) -> Extracted:
+    """Text, blocks and page starts of a PDF; IngestError for encrypted, corrupt or scanned files."""
+    pdf = _open_pdf(path)
+    try:
+        return _extract(pdf)
+    finally:
+        pdf.close()
+
+
+def _extract(pdf: Any) -> Extracted:
+    pages_raw: list[tuple[list[_Line], list[_Table], float, float]] = []
+    n_chars = 0
+    has_images = False
+    image_only: list[int] = []  # pages with pictures but no text: scanned pages in a text PDF
+    for number, page in enumerate(pdf.pages, 1):
+        tables: list[_Table] = []
+        boxes: list[tuple[float, float, float, float]] = []
+        if page.rects or page.lines:
+            for t in page.find_tables():
+                rows = t.extract()
+                if len(rows) < 2 or max(len(r) for r in rows) < 2:
+                    continue  # a frame around text, not a table
+                cleaned = [" | ".join(_clean(c) for c in r if c is not None) for r in rows]
+                cleaned = [r for r in cleaned if r.strip(" |")]
+                if cleaned:
+                    tables.append(_Table(t.bbox[1], t.bbox[3], cleaned))
+                    boxes.append(t.bbox)
+        words = page.extract_words(extra_attrs=["size", "fontname"], keep_blank_chars=False)
+        n_chars += sum(len(w["text"]) for w in words)
+        has_images = has_images or bool(page.images)
+        if not words and page.images:
+            image_only.append(number)
+        words = [w for w in words if w.get("upright", True) and not any(_inside(w, b) for b in boxes)]
+        for w in words:
+            w["text"] = w["text"].translate(_LIGATURES)
+        pages_raw.append((_group_lines(words), tables, float(page.width), float(page.height)))
+        page.close()
+    if not pages_raw:
+        raise IngestError("PDF has no pages")
+    if n_chars < 20 * len(pages_raw) and n_chars < 200:
+        raise IngestError("no text layer (scanned PDF?)" if has_images or n_chars == 0 else "almost no text in PDF")
+
+    # Font statistics: the body size is the size most characters have.
+    sizes: Counter[float] = Counter()
+    bold_chars = 0
+    for lines, _, _, _ in pages_raw:
+        for ln in lines:
+            sizes[ln.size] += len(ln.text)
+            bold_chars += len(ln.text) if ln.bold else 0
+    body = sizes.most_common(1)[0][0] if sizes else 10.0
+    bold_is_heading = bold_chars < 0.3 * (sum(sizes.values()) or 1)
+
+    # Running headers and footers: lines in the top/bottom zone that repeat (digits
+    # ignored) on half the pages; a plain-text line on 3+ pages counts too (chapter
+    # headers), but not a bold or big one, which may be a recurring heading.
+    n_pages = len(pages_raw)
+    seen: Counter[str] = Counter()
+    plain: set[str] = set()
+    for lines, _, _, h in pages_raw:
+        margin = _margin_lines(lines, h)
+        seen.update({_norm_key(ln.text) for ln in margin})
+        plain.update(_norm_key(ln.text) for ln in margin if not ln.bold and ln.size < body * 1.15)
+    need = max(2, math.ceil(0.5 * n_pages))
+    running = {k for k, c in seen.items() if c >= need or (c >= 3 and n_pages >= 6 and k in plain)}
+
+    pages: list[_Page] = []
+    for lines, tables, width, height in pages_raw:
+        margin = {id(ln) for ln in _margin_lines(lines, height)}
+        kept = [
+            ln
+            for ln in lines
+            if not (id(ln) in margin and (_norm_key(ln.text) in running or _PAGE_NUMBER.match(ln.text.strip())))
+        ]
+        items: list[_Line | _Table] = sorted([*kept, *tables], key=lambda it: it.top)
+        pages.append(_Page(_split_columns(items, width), height))
+
+    # Heading styles: bigger than body text, or bold at body size; level by size rank.
+    def style_of(ln: _Line) -> tuple[float, bool] | None:
+        t = ln.text.strip()
+        if len(t) > _MAX_HEADING_CHARS or not any(c.isalpha() for c in t) or t.endswith((",", ";")):
+            return None
+        if ln.size >= body * 1.15:
+            return (ln.size, ln.bold)
+        if bold_is_heading and ln.bold and ln.size >= body - 0.5 and not t.endswith(".") and len(t) <= 100:
+            return (ln.size, True)
+        return None
+
+    styles: set[tuple[float, bool]] = set()
+    for pg in pages:
+        for it in pg.items:
+            if isinstance(it, _Line):
+                it.style = style_of(it)
+                if it.style:
+                    styles.add(it.style)
+    ranked = sorted(styles, key=lambda st: (-st[0], not st[1]))
+    level_of = {st: min(6, i + 1) for i, st in enumerate(ranked)}
+
+    # Typical gap between lines of one paragraph, to tell paragraph breaks apart.
+    gaps = []
+    for pg in pages:
+        prev: _Line | None = None
+        for it in pg.items:
+            if isinstance(it, _Line) and it.style is None:
+                if prev is not None and prev.column == it.column and it.top > prev.top:
+                    gaps.append(it.top - prev.bottom)
+                prev = it
+            else:
+                prev = None
+    line_gap = sorted(gaps)[len(gaps) // 2] if gaps else body * 0.4
+
+    b = _Builder()
+    page_starts: list[int] = []
+    prev: _Line | None = None  # previous line in the open block, on this page
+    for pg in pages:
+        col_right: dict[int, float] = {}
+        col_left: dict[int, float] = {}
+        for it in pg.items:
+            if isinstance(it, _Line):
+                col_right[it.column] = max(col_right.get(it.column, 0.0), it.x1)
+                col_left[it.column] = min(col_left.get(it.column, 1e9), it.x0)
+        first_on_page = True
+        for it in pg.items:
+            if isinstance(it, _Table):
+                b.start("table", it.rows[0])
+                if first_on_page:
+                    page_starts.append(b.line_start)
+                    first_on_page = False
+                for r in it.rows[1:]:
+                    b.cont(r, newline=True)
+                b.close()
+                prev = None
+            else:
+                _place_line(b, it, prev, first_on_page, level_of, line_gap, col_left, col_right)
+                prev = it
+                if first_on_page:
+                    page_starts.append(b.line_start)
+                    first_on_page = False
+        if first_on_page:  # an empty page
+            page_starts.append(b.length)
+        prev = None
+    b.close()
+    text = b.text()
+    title, meta = _file_meta(pdf.metadata or {})
+    if title is None:
+        heads = [blk for blk in b.blocks if blk.kind == "heading" and blk.level == 1]
+        if heads and heads[0].start < 2000:
+            title = text[heads[0].start : heads[0].end]
+    notes = []
+    if image_only:
+        shown = ", ".join(map(str, image_only[:10])) + (" …" if len(image_only) > 10 else "")
+        notes.append(f"{len(image_only)} page(s) without a text layer (scanned?): {shown}")
+    return Extracted(text=text, blocks=b.blocks, page_starts=page_starts, title=title, meta=meta, notes=notes)
+
+
+def _margin_lines(lines: list[_Line], height: float) -> list[_Line]:
+    """The first and last two lines of a page, where they lie in the top/bottom zone."""
+    by_top = sorted(lines, key=lambda ln: ln.top)
+    cand = by_top[:2] + by_top[-2:]
+    out = []
+    for ln in cand:
+        if (ln.bottom <= height * _MARGIN_ZONE or ln.top >= height * (1 - _MARGIN_ZONE)) and ln not in out:
+            out.append(ln)
+    return out
+
+
+def _place_line(
+    b: _Builder,
+    ln: _Line,
+    prev: _Line | None,
+    first_on_page: bool,
+    level_of: dict[tuple[float, bool], int],
+    line_gap: float,
+    col_left: dict[int, float],
+    col_right: dict[int, float],
+) -> None:
+    """Start a new block with ``ln`` or continue the open one."""
+    text = unicodedata.normalize("NFC", ln.text)
+    if ln.style is not None:
+        same = (
+            b.open_kind == "heading"
+            and prev is not None
+            and prev.style == ln.style
+            and prev.column == ln.column
+            and 0 <= ln.top - prev.bottom <= ln.size * 0.8
+        )
+        if same:
+            b.cont(text)
+        else:
+            b.start("heading", text, level_of[ln.style])
+        return
+    is_item = bool(_BULLET.match(text))
+    if first_on_page and prev is None:
+        # Continue a paragraph from the previous page when the sentence is unfinished.
+        if b.open_kind == "paragraph" and not is_item and not _ends_sentence(b.last_text):
+            b.cont(text)
+        else:
+            b.start("list" if is_item else "paragraph", text)
+        return
+    if prev is None or prev.style is not None or b.open_kind not in ("paragraph", "list"):
+        b.start("list" if is_item else "paragraph", text)
+        return
+    gap = ln.top - prev.bottom
+    new_col = ln.column != prev.column or gap < -1
+    big_gap = gap > line_gap + max(2.0, 0.35 * ln.size)
+    width = col_right.get(ln.column, ln.x1) - col_left.get(ln.column, ln.x0)
+    short_prev = prev.x1 < col_right.get(prev.column, prev.x1) - 0.15 * width and _ends_sentence(prev.text)
+    if is_item:
+        if b.open_kind == "list" and not big_gap and not new_col:
+            b.cont(text, newline=True)
+        else:
+            b.start("list", text)
+        return
+    if b.open_kind == "list":
+        # A continuation line of a list item is indented past the bullet.
+        if not big_gap and not new_col and ln.x0 > col_left.get(ln.column, ln.x0) + 2:
+            b.cont(text)
+        else:
+            b.start("paragraph", text)
+        return
+    if new_col:
+        if not _ends_sentence(b.last_text) and not big_gap:
+            b.cont(text)  # the paragraph runs on at the top of the next column
+        else:
+            b.start("paragraph", text)
+        return
+    if big_gap or short_prev:
+        b.start("paragraph", text)
+    else:
+        b.cont(text)
