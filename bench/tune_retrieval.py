@@ -46,7 +46,7 @@ def main() -> None:
     print(f"| {'configuration':<44} | nDCG@10 | RR@10 | R@5 | p50 ms |")
     print(f"|{'-' * 46}|---------|-------|-----|--------|")
     grid = [(base.chunk_chars, base.embed_headings)] if args.quick else [
-        (c, h) for c in (400, 550, 700, 900, 1200) for h in (True, False)
+        (c, h) for c in (500, 700, 900, 1200) for h in (True, False)
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for chunk_chars, headings in grid:
@@ -58,8 +58,9 @@ def main() -> None:
             idx = open_index(idx_dir)
             label = f"chunk {chunk_chars}, headings {'on' if headings else 'off'}"
             variants = [("dense", {}), ("sparse", {})]
-            variants += [("hybrid", {"fusion": "rrf", "rrf_k": k, "dense_weight": w}) for k in (10, 60) for w in (0.4, 0.5, 0.6)]
-            variants += [("hybrid", {"fusion": "weighted", "dense_weight": w}) for w in (0.3, 0.5, 0.7)]
+            variants += [("hybrid", {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "gemeente_boost": 0.0}) for k in (10, 60) for w in (0.4, 0.5)]
+            variants += [("hybrid", {"fusion": "weighted", "dense_weight": w, "gemeente_boost": 0.0}) for w in (0.3, 0.4, 0.5)]
+            variants += [("hybrid", {"fusion": "weighted", "dense_weight": w, "gemeente_boost": b}) for w in (0.3, 0.4, 0.5) for b in (0.1, 0.2, 0.3)]
             if args.quick:
                 variants = [("dense", {}), ("sparse", {}), ("hybrid", {})]
             for mode, over in variants:

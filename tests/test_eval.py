@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from sdsearch.evaluate import EvalError, Span, SpanLocator, covers, read_jsonl, run_eval, write_trec_run
+from sdsearch.evaluate import (
+    EvalError,
+    PassageLocations,
+    Span,
+    SpanLocator,
+    covers,
+    read_jsonl,
+    run_eval,
+    write_trec_run,
+)
 from sdsearch.retrieve import Retriever
 from sdsearch.store import open_index
 from sdsearch.types import Location
@@ -26,17 +35,20 @@ from conftest import FakeEncoder
     ],
 )
 def test_a_passage_covers_a_span_when_it_holds_half_of_it(loc: tuple[int, int], expected: bool) -> None:
-    span = Span("a.txt", 100, 200, unit=0)
+    span = Span("a.txt", 100, 200)
     assert covers(Location("a.txt", *loc), span) is expected
     assert not covers(Location("b.txt", *loc), span)
 
 
-def test_identical_spans_in_two_reports_are_one_unit(small_corpus: Path) -> None:
+def test_relevant_passages_are_judged_against_the_index(small_corpus: Path, small_index: Path) -> None:
+    idx = open_index(small_index)
+    locations = PassageLocations(idx.passages)
     loc = SpanLocator(small_corpus)
     s = "Wie het niet zelfstandig redt, kan een beroep doen op een Wmo-maatwerkvoorziening."
-    a = loc.find("maassluis-programmabegroting-2023.txt", s)
-    b = loc.find("vlaardingen-jaarstukken-2023.txt", s)
-    assert a.unit == b.unit and a.source != b.source
+    # The same paragraph in two reports is one passage (indexed once): citing it counts for both.
+    a = locations.relevant([loc.find("maassluis-programmabegroting-2023.txt", s)])
+    b = locations.relevant([loc.find("vlaardingen-jaarstukken-2023.txt", s)])
+    assert a == b and len(a) == 1
 
 
 def test_missing_span_is_a_clear_error(small_corpus: Path) -> None:

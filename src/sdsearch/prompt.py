@@ -2,7 +2,9 @@
 
 Commands start with ":" and stay in force until changed: ``:k 5``, ``:gemeente Velsen``,
 ``:jaar 2022``, ``:type jaarverslag``, ``:reset``, ``:json``, ``:bron N``, ``:help``.
-Ctrl-C cancels the current line or query; Ctrl-D (or ``:q``) leaves.
+Ctrl-C cancels the current line or a running question; Ctrl-D (or ``:q``) leaves.
+Questions are kept in a history file across sessions (``$SDSEARCH_HISTORY``, else
+``$XDG_STATE_HOME/sdsearch/history``, else ``~/.local/state/sdsearch/history``).
 """
 
 from __future__ import annotations
@@ -10,35 +12,40 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 
+DEFAULT_K = 5
+
 HELP = """\
-Typ een vraag (bijv. "wat gebeurt er met beschermd wonen?") en druk op Enter.
-Opdrachten:
+Typ een vraag (bijv. "hoeveel flexwoningen telt Mrija?") en druk op Enter.
+Eerst komt het antwoord met de bron, dan de passages waar het uit komt.
+Opdrachten (filters en k blijven gelden tot je ze wijzigt):
   :k N              aantal bronnen (nu {k})
-  :gemeente NAAM    alleen deze gemeente (leeg = alle)
+  :gemeente NAAM    alleen deze gemeente, bijv. :gemeente Velsen (leeg = alle)
   :jaar 2022        alleen dit jaar of bereik 2020-2023 (leeg = alle)
   :type SOORT       alleen dit documenttype (jaarverslag, programmabegroting, ...)
   :reset            filters en k terug naar de standaard
   :json             wissel tussen leesbare uitvoer en JSON
   :bron N           toon bron N van het laatste antwoord volledig, met context
   :help             deze hulp
-  Ctrl-C breekt een vraag af, Ctrl-D (of :q) sluit af."""
+Ctrl-C breekt een vraag af, Ctrl-D (of :q) sluit af."""
 
 
 @dataclass
 class PromptState:
-    k: int = 5
+    """What stays in force between questions: k, filters, output mode, the last answer."""
+
+    k: int = DEFAULT_K
     gemeente: str | None = None
     year: str | None = None
     doc_type: str | None = None
     json: bool = False
     last: Any = None  # the last Answer
-    defaults: dict[str, Any] = field(default_factory=dict)
 
     def filters_text(self) -> str:
         parts = [f"k={self.k}"]
@@ -52,13 +59,14 @@ class PromptState:
 
 
 def history_path() -> Path:
+    """Where questions are remembered across sessions."""
     if os.environ.get("SDSEARCH_HISTORY"):
         return Path(os.environ["SDSEARCH_HISTORY"])
     base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
     return base / "sdsearch" / "history"
 
 
-def handle_command(line: str, state: PromptState, out: Any) -> bool:
+def handle_command(line: str, state: PromptState, out: Callable[[str], None], retriever: Any = None) -> bool:
     """Apply a ``:command``; returns False when the user wants to leave."""
     from .retrieve import Filters, QueryError
 
@@ -74,8 +82,15 @@ def handle_command(line: str, state: PromptState, out: Any) -> bool:
             out("Gebruik: :k N (1 t/m 100)")
         else:
             state.k = int(arg)
-            out(f"k = {state.k}")
+            out(f"filters: {state.filters_text()}")
     elif cmd == "gemeente":
+        if arg and retriever is not None:
+            known = sorted({str(d.get("gemeente")) for d in retriever.index.documents if d.get("gemeente")})
+            wanted = [g.strip() for g in arg.split(",") if g.strip()]
+            unknown = [g for g in wanted if g.lower() not in {k.lower() for k in known}]
+            if unknown:
+                out(f"Onbekende gemeente {', '.join(unknown)}; in de index: {', '.join(known)}")
+                return True
         state.gemeente = arg or None
         out(f"filters: {state.filters_text()}")
     elif cmd in ("jaar", "year"):
@@ -90,19 +105,51 @@ def handle_command(line: str, state: PromptState, out: Any) -> bool:
         state.doc_type = arg or None
         out(f"filters: {state.filters_text()}")
     elif cmd == "reset":
-        state.k, state.gemeente, state.year, state.doc_type = 5, None, None, None
+        state.k, state.gemeente, state.year, state.doc_type = DEFAULT_K, None, None, None
         out(f"filters: {state.filters_text()}")
     elif cmd == "json":
         state.json = not state.json
         out("uitvoer: JSON" if state.json else "uitvoer: tekst")
     elif cmd == "bron":
-        out(show_source(state, arg))
+        out(show_source(state, arg, retriever))
     else:
         out(f"Onbekende opdracht :{cmd} — typ :help")
     return True
 
 
-def show_source(state: PromptState, arg: str) -> str:
+def _document_text(retriever: Any, source: str) -> str | None:
+    """The extracted text of ``source`` (offsets index into it), or None when unreadable."""
+    if retriever is None:
+        return None
+    roots = [Path(p) for p in retriever.index.manifest.get("corpus", {}).get("paths", [])]
+    for root in roots:
+        path = root / source if root.is_dir() else root
+        if not path.is_file() or (not root.is_dir() and path.name != Path(source).name):
+            continue
+        try:
+            from .ingest import load_manifest, read_document
+
+            corpus = root if root.is_dir() else root.parent
+            doc, _ = read_document(path, corpus, load_manifest(corpus))
+            return doc.text
+        except Exception:  # the file changed or cannot be read now: show the passage alone
+            return None
+    return None
+
+
+def _around(text: str, start: int, end: int, chars: int = 500) -> tuple[str, str]:
+    """Up to ``chars`` characters before and after [start, end), cut at line breaks."""
+    before = text[max(0, start - chars) : start]
+    after = text[end : end + chars]
+    if start - chars > 0 and "\n" in before:
+        before = before[before.index("\n") + 1 :]
+    if end + chars < len(text) and "\n" in after:
+        after = after[: after.rindex("\n")]
+    return before, after
+
+
+def show_source(state: PromptState, arg: str, retriever: Any = None, width: int = 80) -> str:
+    """Source N of the last answer in full: citation, where it is, and the text around it."""
     from .render import clean
 
     if state.last is None or not state.last.hits:
@@ -111,28 +158,56 @@ def show_source(state: PromptState, arg: str) -> str:
         return f"Gebruik: :bron N (1 t/m {len(state.last.hits)})"
     h = state.last.hits[int(arg) - 1]
     p = h.passage
-    lines = [f"[{h.rank}] {h.citation}", f"bron: {p.source}, tekens {p.char_start}–{p.char_end}"]
+
+    def para(t: str, indent: str = "") -> str:
+        blocks = [" ".join(clean(b).split()) for b in t.split("\n")]
+        return "\n".join(textwrap.fill(b, width=width, initial_indent=indent, subsequent_indent=indent) for b in blocks if b)
+
+    def line(t: str) -> str:
+        return textwrap.fill(" ".join(clean(t).split()), width=width, subsequent_indent="    ")
+
+    lines = [line(f"[{h.rank}] {h.citation}"), line(f"bron: {p.source}, tekens {p.char_start}–{p.char_end}")]
+    if p.section:
+        lines.append(line("sectie: " + " › ".join(p.section)))
     if p.also_at:
-        lines.append("ook in: " + "; ".join(f"{loc.source} ({loc.char_start}–{loc.char_end})" for loc in p.also_at))
+        lines.append(line("ook in: " + "; ".join(f"{loc.source} ({loc.char_start}–{loc.char_end})" for loc in p.also_at)))
     lines.append("")
-    lines.append(textwrap.fill(" ".join(clean(p.text).split()), width=78))
-    return "\n".join(lines)
+    doc = _document_text(retriever, p.source)
+    if doc is not None and doc[p.char_start : p.char_end] == p.text:
+        before, after = _around(doc, p.char_start, p.char_end)
+        if before.strip():
+            lines += ["  …", para(before, "  "), ""]
+        lines += [para(p.text, "▌ "), ""]
+        if after.strip():
+            lines += [para(after, "  "), "  …"]
+    else:
+        lines.append(para(p.text))
+    return "\n".join(lines).rstrip()
+
+
+def _colour_ok() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
 
 
 def run_prompt(index_dir: Path | None, settings: Settings) -> None:
+    """The read-answer loop. Loads the model and index before the first prompt appears."""
     from . import api
+    from .answer import answer_question
     from .render import answer_json, format_answer
+    from .retrieve import Filters
 
     state = PromptState()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    colour = interactive and not os.environ.get("NO_COLOR")
+    colour = interactive and _colour_ok()
 
     def out(s: str) -> None:
         print(s, flush=True)
 
-    # Load the model and index before the first question so it only waits for itself.
     out("sdsearch — vraag het de rapporten. :help voor opdrachten, Ctrl-D om te stoppen.")
     retriever = api.get_retriever(index_dir, settings)
+    # Warm every lazy part (encoder session, sentence splitter, word lists) so the first
+    # question waits for nothing but itself.
+    answer_question(retriever, "Hoeveel inwoners ontvangen een uitkering?", k=1)
     out(f"{len(retriever.index)} passages uit {len(retriever.index.documents)} documenten geladen.")
 
     read = _line_reader(interactive)
@@ -148,11 +223,12 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
         if not line:
             continue
         if line.startswith(":"):
-            if not handle_command(line, state, out):
+            if not handle_command(line, state, out, retriever):
                 return
             continue
         try:
-            ans = api.ask(line, k=state.k, index=index_dir, gemeente=state.gemeente, year=state.year, doc_type=state.doc_type, settings=settings)
+            filters = Filters.make(state.gemeente, state.year, state.doc_type)
+            ans = answer_question(retriever, line, k=state.k, filters=filters)
         except KeyboardInterrupt:
             out("(afgebroken)")
             continue
@@ -167,26 +243,40 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
         out(answer_json(ans) if state.json else format_answer(ans, colour=colour))
 
 
-def _line_reader(interactive: bool) -> Any:
+def _line_reader(interactive: bool) -> Callable[[str], str]:
+    """prompt_toolkit with file history on a terminal; plain lines otherwise."""
+    path = history_path()
+    history: Any = None
+    try:
+        from prompt_toolkit.history import FileHistory
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(path))
+    except Exception:  # no writable history file: the prompt still works, without memory
+        history = None
     if interactive:
         try:
             from prompt_toolkit import PromptSession
-            from prompt_toolkit.history import FileHistory
 
-            path = history_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            session: Any = PromptSession(history=FileHistory(str(path)))
-            return session.prompt
-        except Exception:  # no usable terminal or history file: plain input still works
+            session: Any = PromptSession(history=history) if history is not None else PromptSession()
+            return session.prompt  # type: ignore[no-any-return]
+        except Exception:  # no usable terminal: fall back to input()
             pass
 
     def plain(prompt: str) -> str:
         if interactive:
-            return input(prompt)
-        line = sys.stdin.readline()
-        if not line:
-            raise EOFError
-        print(prompt + line.rstrip("\n"), flush=True)
+            line = input(prompt)
+        else:
+            raw = sys.stdin.readline()
+            if not raw:
+                raise EOFError
+            line = raw.rstrip("\n")
+            print(prompt + line, flush=True)
+        if interactive and history is not None and line.strip():
+            try:
+                history.append_string(line)
+            except OSError:
+                pass
         return line
 
     return plain

@@ -13,14 +13,21 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from .types import Answer, Hit
+from .types import Answer, AnswerSentence, Hit
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Whole escape sequences first (CSI "ESC [ ... m", OSC "ESC ] ... BEL" such as hyperlinks
+# or window titles, C1 CSI), so no "[31m" debris is left; then every other control
+# character, zero-width and bidi formatting character, and lone surrogates (unprintable).
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def clean(text: str) -> str:
-    """Text safe for a terminal: control characters and bidi overrides removed, tabs as spaces."""
-    return _CONTROL.sub("", text.replace("\t", " "))
+    """Text safe for a terminal: escape sequences, control characters and bidi overrides
+    removed, tabs as spaces. Line breaks stay."""
+    return _CONTROL.sub("", _ESCAPES.sub("", str(text).replace("\t", " ")))
 
 
 def width() -> int:
@@ -53,13 +60,15 @@ def format_hits(hits: Sequence[Hit], colour: bool = False, max_chars: int = 400,
         return "Geen passages gevonden."
     out = []
     for h in hits:
-        head = f"{h.rank}. {clean(h.citation)}"
-        out.append(_bold(textwrap.fill(head, width=w, subsequent_indent="   "), colour) + _dim(f"  [{h.score:.3f}]", colour))
+        head = textwrap.fill(f"{h.rank}. {clean(h.citation)}", width=w - 9, subsequent_indent="   ")
+        out.append(_bold(head, colour) + _dim(f"  [{h.score:.3f}]", colour))
         text = " ".join(h.text.split())
         if len(text) > max_chars:
             cut = text.rfind(" ", 0, max_chars)
             text = text[: cut if cut > 0 else max_chars] + " …"
         out.append(_highlight(_wrap(text, "   ", w), h.matched_terms, colour))
+        if h.matched_terms and not colour:  # without colour, name the words that matched
+            out.append(_wrap("gevonden: " + ", ".join(h.matched_terms), "   ", w))
         if h.passage.also_at:
             where = "; ".join(sorted({loc.source for loc in h.passage.also_at}))
             out.append(_dim(_wrap(f"ook in: {where}", "   ", w), colour))
@@ -67,25 +76,50 @@ def format_hits(hits: Sequence[Hit], colour: bool = False, max_chars: int = 400,
     return "\n".join(out).rstrip() + "\n"
 
 
+def _mark(wrapped: str, phrase: str, colour: bool, code: str = "1;32") -> str:
+    """Colour ``phrase`` inside already wrapped text (it may run across a line break)."""
+    words = phrase.split()
+    if not colour or not words:
+        return wrapped
+    pat = re.compile(r"\s+".join(re.escape(w) for w in words))
+    return pat.sub(lambda m: f"\x1b[{code}m{m.group(0)}\x1b[0m", wrapped, count=1)
+
+
+SHORT_SPAN = 60  # spans up to this long are also shown on the "Antwoord:" line
+
+
 def format_answer(answer: Answer, colour: bool = False, w: int | None = None, show_hits: bool = True) -> str:
-    """The answer first (or the plain "no answer" line), then the ranked sources."""
+    """The answer first (or the plain "no answer" line), then the ranked sources.
+
+    The asked-for fact leads when it is short ("Antwoord: 387"); each answer sentence
+    follows with its citation, the fact coloured on a terminal.
+    """
     w = w or width()
     lines = []
     if answer.answered:
-        lines.append(_bold("Antwoord:", colour))
+        span = " ".join(clean(answer.span).split()) if answer.span else ""
+        head = "Antwoord:" + (f" {span}" if span and len(span) <= SHORT_SPAN else "")
+        lines.append(_bold(textwrap.fill(head, width=w, subsequent_indent="  "), colour))
+        # Neighbouring sentences from one passage read as one quote with one citation.
+        groups: list[list[AnswerSentence]] = []
         for s in answer.sentences:
-            text = clean(s.text)
-            if s.span and colour:
-                a, b = s.span
-                text = text[:a] + f"\x1b[1;32m{text[a:b]}\x1b[0m" + text[b:]
-            elif s.span:
-                a, b = s.span
-                text = text[:a] + "[" + text[a:b] + "]" + text[b:]
-            lines.append(textwrap.fill(" ".join(text.split()), width=w, initial_indent="  ", subsequent_indent="  "))
-            lines.append(_dim(_wrap(f"— {s.citation}", "    ", w), colour))
+            if groups and groups[-1][-1].hit.passage_id == s.hit.passage_id and 0 <= s.char_start - groups[-1][-1].char_end <= 3:
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        for group in groups:
+            text = _wrap(" ".join(s.text for s in group), "  ", w)
+            for s in group:
+                if s.span_text:
+                    text = _mark(text, " ".join(clean(s.span_text).split()), colour)
+            lines.append(text)
+            lines.append(_dim(_wrap(f"— {group[0].citation}", "    ", w), colour))
+        lines.append(_dim(f"  (zekerheid {answer.confidence:.2f})", colour))
         lines.append("")
     else:
         lines.append(_bold(Answer.NO_ANSWER, colour))
+        if answer.hits:
+            lines.append(_dim("De passages die het dichtst in de buurt komen:", colour))
         lines.append("")
     if show_hits and answer.hits:
         lines.append(_bold("Bronnen:", colour))
@@ -93,13 +127,21 @@ def format_answer(answer: Answer, colour: bool = False, w: int | None = None, sh
     return "\n".join(lines).rstrip() + "\n"
 
 
+# JSON escapes C0 controls itself; these would still reach a terminal as raw characters.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]")
+
+
+def _dumps(obj: Any) -> str:
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json.dumps(obj, ensure_ascii=False))
+
+
 def hits_json(query: str, hits: Sequence[Hit], **extra: Any) -> str:
-    return json.dumps({"query": query, **extra, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False)
+    return _dumps({"query": query, **extra, "hits": [h.to_dict() for h in hits]})
 
 
 def answer_json(answer: Answer) -> str:
     span = answer.span
-    return json.dumps(
+    return _dumps(
         {
             "question": answer.question,
             "answer": answer.text,
@@ -123,6 +165,5 @@ def answer_json(answer: Answer) -> str:
                 for s in answer.sentences
             ],
             "hits": [h.to_dict() for h in answer.hits],
-        },
-        ensure_ascii=False,
+        }
     )

@@ -7,6 +7,7 @@ once; the others are listed in the kept hit's ``also_at``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,9 +22,29 @@ from .embed import Encoder
 from .store import Index, StoreError, open_index
 from .text import Analyzer, fold
 from .types import Hit, Location, Passage
+from .vectors import search as vector_search
 
 MODES = ("dense", "sparse", "hybrid")
 _EXACT_FILTER_LIMIT = 50_000  # below this many allowed passages, filtered dense search is exact numpy
+# Queries are cut to this many characters (about the 512 tokens the e5 model reads), with a
+# notice on the "sdsearch" logger: the CLI prints it as "sdsearch: note: ...".
+MAX_QUERY_CHARS = 2000
+_QUERY_NOISE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_HAS_WORD = re.compile(r"[^\W_]")
+log = logging.getLogger("sdsearch")
+
+
+def tidy_query(query: str) -> str:
+    """A query as the retrievers take it: control characters gone, spaces collapsed, cut to
+    ``MAX_QUERY_CHARS`` at a word boundary (logged). Raises ``QueryError`` for non-text."""
+    if not isinstance(query, str):
+        raise QueryError(f"a query must be text, not {type(query).__name__}")
+    q = " ".join(_QUERY_NOISE.sub(" ", query).split())
+    if len(q) > MAX_QUERY_CHARS:
+        cut = q.rfind(" ", MAX_QUERY_CHARS // 2, MAX_QUERY_CHARS + 1)
+        q = q[: cut if cut > 0 else MAX_QUERY_CHARS]
+        log.warning("query of %s characters cut to its first %s (the model reads about 512 tokens)", f"{len(query):,}", f"{len(q):,}")
+    return q
 
 
 class QueryError(ValueError):
@@ -153,6 +174,7 @@ class Retriever:
             stem=a.get("stem", True), stopwords=a.get("stopwords", True), decompound=a.get("decompound", True)
         )
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
+        self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
         if encoder is not None:
             want = index.manifest.get("model", {})
             if want.get("id") != encoder.model_id or int(want.get("dim", encoder.dim)) != encoder.dim:
@@ -193,10 +215,19 @@ class Retriever:
     # -- the two retrievers ------------------------------------------------------------
 
     def dense(self, qvecs: np.ndarray, n: int, mask: np.ndarray | None) -> list[list[tuple[int, float]]]:
-        """Top-n passages by inner product for each query vector (filtered by ``mask``)."""
+        """Top-n passages by inner product for each query vector (filtered by ``mask``).
+
+        Approximate indexes search with the efSearch/nprobe the manifest records (widened
+        for filtered queries) and their candidates are re-scored exactly (``vectors.search``).
+        """
         total = len(self.index)
         if total == 0:
             return [[] for _ in range(len(qvecs))]
+        qvecs = np.ascontiguousarray(qvecs, dtype=np.float32)
+        info = self.index.manifest.get("faiss", {})
+        selector = None
+        fraction = 1.0
+        want = min(n, total)
         if mask is not None:
             ids = np.flatnonzero(mask)
             if len(ids) == 0:
@@ -211,11 +242,33 @@ class Retriever:
                 return out
             import faiss
 
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))
-            scores_, ids_ = self.index.faiss_index.search(qvecs, min(n, len(ids)), params=params)
-        else:
-            scores_, ids_ = self.index.faiss_index.search(qvecs, min(n, total))
-        return [[(int(i), float(d)) for d, i in zip(scores_[q], ids_[q], strict=True) if i >= 0] for q in range(len(qvecs))]
+            bitmap = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+            selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bitmap))
+            selector.bitmap_ref = bitmap  # keep the bits alive as long as the selector
+            fraction = len(ids) / total
+            want = min(n, len(ids))
+        scores_, ids_ = vector_search(
+            self.index.faiss_index, info, self.index.vectors, qvecs, want, selector=selector, fraction=fraction
+        )
+        out = [[(int(i), float(d)) for d, i in zip(scores_[q], ids_[q], strict=True) if i >= 0] for q in range(len(qvecs))]
+        if mask is not None:
+            # A graph search under a narrow filter can come back short: fill in exactly.
+            for qi in range(len(qvecs)):
+                if len(out[qi]) >= want:
+                    continue
+                allowed = np.flatnonzero(mask)
+                best_s = np.zeros(0, dtype=np.float32)
+                best_i = np.zeros(0, dtype=np.int64)
+                for start in range(0, len(allowed), 100_000):
+                    block = allowed[start : start + 100_000]
+                    best_s = np.concatenate([best_s, np.asarray(self.index.vectors[block], dtype=np.float32) @ qvecs[qi]])
+                    best_i = np.concatenate([best_i, block])
+                    if len(best_s) > want:
+                        top = np.argpartition(-best_s, want - 1)[:want]
+                        best_s, best_i = best_s[top], best_i[top]
+                order = np.argsort(-best_s, kind="stable")
+                out[qi] = [(int(best_i[t]), float(best_s[t])) for t in order]
+        return out
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """Top-n passages by BM25 over the Dutch analyzer's terms (filtered by ``mask``)."""
@@ -247,10 +300,23 @@ class Retriever:
             raise QueryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if k < 1:
             raise QueryError("k must be at least 1")
-        queries = [q.strip() for q in queries]
+        if isinstance(queries, str):
+            raise QueryError("search takes a list of queries")
+        queries = [tidy_query(q) for q in queries]
         for q in queries:
             if not q:
                 raise QueryError("empty query: type a question or some words to search for")
+        if not all(_HAS_WORD.search(q) for q in queries):
+            # Only punctuation or symbols (emoji): no word to match, so no hits rather than noise.
+            keep = [i for i, q in enumerate(queries) if _HAS_WORD.search(q)]
+            for q in queries:
+                if not _HAS_WORD.search(q):
+                    log.warning("query %r has no letters or digits; nothing to search for", q[:40])
+            found = self.search([queries[i] for i in keep], k, filters, mode) if keep else []
+            out: list[list[Hit]] = [[] for _ in queries]
+            for i, hits in zip(keep, found, strict=True):
+                out[i] = hits
+            return out
         mask = self.allowed_mask(filters)
         n_cand = max(s.candidates, 3 * k)
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
@@ -262,11 +328,13 @@ class Retriever:
         results = []
         for qi, q in enumerate(queries):
             sparse_list = self.sparse(q, n_cand, mask) if mode in ("sparse", "hybrid") else []
-            fused = self._fuse(dense_lists[qi], sparse_list, mode)
+            fused = self._fuse(q, dense_lists[qi], sparse_list, mode)
             results.append(self._hits(q, fused, k, filters))
         return results
 
-    def _fuse(self, dense: list[tuple[int, float]], sparse: list[tuple[int, float]], mode: str) -> list[tuple[int, float]]:
+    def _fuse(
+        self, query: str, dense: list[tuple[int, float]], sparse: list[tuple[int, float]], mode: str
+    ) -> list[tuple[int, float]]:
         if mode == "dense":
             return dense
         if mode == "sparse":
@@ -277,7 +345,24 @@ class Retriever:
         else:
             w = (2 * s.dense_weight, 2 * (1 - s.dense_weight))
             scores = rrf([[i for i, _ in dense], [i for i, _ in sparse]], k=s.rrf_k, weights=w)
+        if s.gemeente_boost and scores:
+            self._boost_named_gemeente(query, scores, s.gemeente_boost)
         return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+    def _boost_named_gemeente(self, query: str, scores: dict[int, float], boost: float) -> None:
+        """Lift passages from a gemeente the query names ("beschermd wonen velsen")."""
+        words = set(re.findall(r"\w+", fold(query)))
+        named = {i for i, g in enumerate(self._doc_gemeente) if g and g in words}
+        if not named:
+            return
+        lift = boost * max(scores.values())
+        pairs = self.index.extra_doc_pairs
+        for i in scores:
+            in_named = int(self.index.passage_doc[i]) in named or (
+                len(pairs) > 0 and bool(np.isin(pairs[pairs[:, 0] == i, 1], list(named)).any())
+            )
+            if in_named:
+                scores[i] += lift
 
     def _present(self, p: Passage, filters: Filters | None) -> Passage:
         """Under a filter, cite a location that matches it (the same text may occur elsewhere first)."""

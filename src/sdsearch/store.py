@@ -15,7 +15,12 @@ Layout::
 
 A build writes a new generation in a temporary folder, fsyncs it, renames it into place
 and then swaps ``CURRENT``: a reader sees the old index or the new one, never a mix, and
-a build that dies leaves the previous generation live. Nothing is ever unpickled.
+a build that dies leaves the previous generation live. ``CURRENT`` holds the generation's
+name and the SHA-256 of its manifest, and the manifest holds the size and SHA-256 of
+every data file, so a truncated or edited file is found on load. An opened index maps
+its files at once and the generation that was live before a build is kept, so searches
+that were running when a build finished keep answering from the index they opened.
+Nothing is ever unpickled, and no path from the index leaves the index folder.
 """
 
 from __future__ import annotations
@@ -79,20 +84,37 @@ def _fsync_tree(path: Path) -> None:
         _fsync_dir(Path(dirpath))
 
 
-def current_generation(root: Path) -> Path | None:
-    """The live generation folder of ``root``, or None when there is no index yet."""
+def _read_pointer(root: Path) -> tuple[str, str | None] | None:
+    """``(generation name, manifest sha256 or None)`` from ``CURRENT``; None when there is none."""
     pointer = root / CURRENT
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
+        raw = pointer.read_bytes()[:4096]
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise StoreError(f"{pointer} is damaged (a folder); rebuild with `sdsearch index`") from None
     except OSError as e:
         raise StoreError(f"cannot read {pointer}: {e.strerror}") from None
+    lines = raw.decode("utf-8", errors="replace").split("\n")
+    name = lines[0].strip()
     if not _GEN_NAME.match(name):  # never follow a pointer out of the index folder
         raise StoreError(f"{pointer} is damaged (it names {name[:40]!r}); rebuild with `sdsearch index`")
-    gen = root / name
+    digest = None
+    for line in lines[1:]:
+        key, _, value = line.strip().partition(" ")
+        if key == "manifest-sha256" and re.fullmatch(r"[0-9a-f]{64}", value):
+            digest = value
+    return name, digest
+
+
+def current_generation(root: Path) -> Path | None:
+    """The live generation folder of ``root``, or None when there is no index yet."""
+    found = _read_pointer(root)
+    if found is None:
+        return None
+    gen = root / found[0]
     if not gen.is_dir():
-        raise StoreError(f"index generation {name} named by {pointer} is missing; rebuild with `sdsearch index`")
+        raise StoreError(f"index generation {found[0]} named by {root / CURRENT} is missing; rebuild with `sdsearch index`")
     return gen
 
 
@@ -103,7 +125,14 @@ class BuildLock:
         from filelock import FileLock, Timeout
 
         self._timeout = Timeout
-        root.mkdir(parents=True, exist_ok=True)
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"index folder {root} is a file, not a folder; choose another --index")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create index folder {root}: {e.strerror}") from None
+        # The OS releases this lock when the process dies, even by kill -9: no stale locks.
         self._lock = FileLock(str(root / LOCK), timeout=0)
         self.root = root
 
@@ -112,6 +141,8 @@ class BuildLock:
             self._lock.acquire()
         except self._timeout:
             raise StoreError(f"another build is running on {self.root} (locked); try again when it has finished") from None
+        except OSError as e:
+            raise StoreError(f"cannot lock index folder {self.root}: {e.strerror}") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -175,13 +206,14 @@ def write_index(root: Path, data: IndexData) -> Path:
             "counts": {"passages": len(data.passages), **data.manifest.get("counts", {})},
             "files": files,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+        (tmp / "manifest.json").write_bytes(manifest_bytes)
         _fsync_tree(tmp)
         os.rename(tmp, root / name)
         _fsync_dir(root)
         previous = current_generation_name(root)
         pointer_tmp = root / f".{CURRENT}.tmp-{os.getpid()}"
-        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        pointer_tmp.write_text(f"{name}\nmanifest-sha256 {hashlib.sha256(manifest_bytes).hexdigest()}\n", encoding="utf-8")
         with open(pointer_tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(pointer_tmp, root / CURRENT)
@@ -195,19 +227,26 @@ def write_index(root: Path, data: IndexData) -> Path:
 
 def current_generation_name(root: Path) -> str | None:
     try:
-        name = (root / CURRENT).read_text(encoding="utf-8").strip()
-    except OSError:
+        found = _read_pointer(root)
+    except StoreError:
         return None
-    return name if _GEN_NAME.match(name) else None
+    return found[0] if found else None
 
 
 def _prune(root: Path, keep: set[str | None]) -> None:
-    """Remove generations other than ``keep`` and leftovers of builds that died."""
+    """Remove generations other than ``keep`` and leftovers of builds that died.
+
+    ``keep`` holds the new generation and the one that was live until now: a search that
+    opened the previous one keeps its files. The caller holds the ``BuildLock``, so no
+    other build's temporary folder is touched.
+    """
     for child in root.iterdir():
-        if child.name in keep or not child.is_dir():
+        if child.name in keep or child.is_symlink():
             continue
-        if child.name.startswith(("gen-", ".tmp-gen-")):
+        if child.is_dir() and child.name.startswith(("gen-", ".tmp-gen-")):
             shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and child.name.startswith(f".{CURRENT}.tmp-"):
+            child.unlink(missing_ok=True)
 
 
 class PassageTable:
@@ -276,6 +315,11 @@ class Index:
 
         return bm25s.BM25.load(str(self.folder / "bm25"), mmap=True, allow_pickle=False)
 
+    def load(self) -> None:
+        """Map every data file now (cheap: memory maps), so the index keeps working after a
+        later build prunes its generation from disk."""
+        _ = self.vectors, self.faiss_index, self.bm25
+
     @property
     def model_id(self) -> str:
         return str(self.manifest["model"]["id"])
@@ -287,61 +331,148 @@ class Index:
         self.passages.close()
 
 
+def _safe_rel(rel: object) -> bool:
+    """A relative, ``/``-separated path without ``..``: it cannot name anything outside its folder."""
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        return False
+    parts = rel.split("/")
+    return not rel.startswith("/") and all(part not in ("", ".", "..") for part in parts)
+
+
+def _check_paths(folder: Path, files: object) -> None:
+    """A manifest cannot point outside its folder: no "..", no absolute path, no link out."""
+    if not isinstance(files, dict):
+        return
+    base = folder.resolve()
+    for rel in files:
+        if not _safe_rel(rel) or not (folder / rel).resolve().is_relative_to(base):
+            raise StoreError(f"index manifest names a file outside the index ({str(rel)[:80]!r}); rebuild with `sdsearch index`")
+
+
 def verify_files(folder: Path, manifest: dict[str, Any], full: bool) -> None:
     """Check every data file against the manifest: sizes always, SHA-256 when ``full``."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise StoreError(f"index manifest in {folder} lists no files; rebuild with `sdsearch index`")
+    missing = [name for name in (*DATA_FILES, "bm25/params.index.json", "bm25/vocab.index.json") if name not in files]
+    if missing:
+        raise StoreError(f"index manifest in {folder} does not list {missing[0]}; rebuild with `sdsearch index`")
+    _check_paths(folder, files)
     for rel, info in files.items():
-        path = (folder / rel).resolve()
-        if not path.is_relative_to(folder.resolve()):  # a manifest cannot point outside its folder
-            raise StoreError(f"index manifest names a file outside the index ({rel!r}); rebuild with `sdsearch index`")
+        if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not isinstance(info.get("sha256"), str):
+            raise StoreError(f"index manifest entry for {rel} is damaged; rebuild with `sdsearch index`")
+        path = folder / rel
         if not path.is_file():
             raise StoreError(f"index file {rel} is missing; rebuild with `sdsearch index`")
-        if path.stat().st_size != info.get("size"):
+        if path.stat().st_size != info["size"]:
             raise StoreError(f"index file {rel} is truncated or changed (size differs); rebuild with `sdsearch index`")
-        if full and _sha256(path) != info.get("sha256"):
+        if full and _sha256(path) != info["sha256"]:
             raise StoreError(f"index file {rel} is damaged (checksum differs); rebuild with `sdsearch index`")
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+def read_manifest(folder: Path, sha256: str | None = None) -> dict[str, Any]:
+    """The manifest of a generation; with ``sha256`` (from ``CURRENT``) its bytes must match.
+
+    Paths the manifest names are checked first, so a manifest pointing outside the index
+    is reported as such rather than as merely changed.
+    """
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        raw = (folder / "manifest.json").read_bytes()
     except FileNotFoundError:
         raise StoreError(f"no manifest.json in {folder}; rebuild with `sdsearch index`") from None
-    except (OSError, ValueError) as e:
-        raise StoreError(f"index manifest in {folder} is unreadable ({e}); rebuild with `sdsearch index`") from None
+    except OSError as e:
+        raise StoreError(f"index manifest in {folder} is unreadable ({e.strerror}); rebuild with `sdsearch index`") from None
+    changed = sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except ValueError as e:
+        how = "truncated or changed (checksum differs)" if changed else f"unreadable ({e})"
+        raise StoreError(f"index manifest in {folder} is {how}; rebuild with `sdsearch index`") from None
     if not isinstance(manifest, dict):
         raise StoreError(f"index manifest in {folder} is damaged; rebuild with `sdsearch index`")
+    _check_paths(folder, manifest.get("files"))
+    if changed:
+        raise StoreError(f"index manifest in {folder} is truncated or changed (checksum differs); rebuild with `sdsearch index`")
     return manifest
+
+
+def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """The fields a search relies on have the right shape; document sources stay relative."""
+    model = manifest.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("id"), str) or not isinstance(model.get("dim"), int):
+        raise StoreError(f"index manifest in {folder} has no valid model entry; rebuild with `sdsearch index`")
+    docs = manifest.get("documents", [])
+    if not isinstance(docs, list) or not all(isinstance(d, dict) and _safe_rel(d.get("source")) for d in docs):
+        raise StoreError(f"index manifest in {folder} has a damaged document list; rebuild with `sdsearch index`")
+    for key in ("counts", "corpus", "chunker", "analyzer", "faiss", "bm25", "embed"):
+        if not isinstance(manifest.get(key, {}), dict):
+            raise StoreError(f"index manifest in {folder} has a damaged {key!r} entry; rebuild with `sdsearch index`")
 
 
 def open_index(root: Path, model_id: str | None = None, verify: bool | None = None) -> Index:
     """Load the live generation of ``root``; refuse another format or model with one line.
 
     ``verify``: None hashes files when the index is small (< 256 MB), True always, False never.
+    The data files are mapped at once, so the returned index keeps answering after a later
+    build replaces (and, a build after that, deletes) its generation. Raises ``StoreError``.
     """
     root = Path(root)
+    for attempt in range(3):
+        before = _read_pointer_quietly(root)
+        try:
+            return _open_once(root, model_id, verify)
+        except StoreError:
+            # A build may have swapped CURRENT and pruned the generation we were reading; retry
+            # with the new one. A generation that is still live and fails is really damaged.
+            if attempt == 2 or _read_pointer_quietly(root) == before:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_pointer_quietly(root: Path) -> tuple[str, str | None] | None:
+    try:
+        return _read_pointer(root)
+    except StoreError:
+        return None
+
+
+def _open_once(root: Path, model_id: str | None, verify: bool | None) -> Index:
     if not root.exists():
         raise StoreError(f"no index at {root}; build one with `sdsearch index`")
-    gen = current_generation(root)
-    if gen is None:
+    if not root.is_dir():
+        raise StoreError(f"{root} is a file, not an index folder; build one with `sdsearch index`")
+    pointer = _read_pointer(root)
+    if pointer is None:
         raise StoreError(f"no index at {root}; build one with `sdsearch index`")
-    manifest = read_manifest(gen)
+    gen = root / pointer[0]
+    if not gen.is_dir():
+        raise StoreError(f"index generation {pointer[0]} named by {root / CURRENT} is missing; rebuild with `sdsearch index`")
+    manifest = read_manifest(gen, pointer[1])
     fmt = manifest.get("format_version")
     if fmt != FORMAT_VERSION:
         raise StoreError(
             f"index at {root} has format {fmt}, this sdsearch reads format {FORMAT_VERSION}; rebuild with `sdsearch index`"
         )
-    if model_id is not None and manifest.get("model", {}).get("id") != model_id:
+    _check_manifest(gen, manifest)
+    if model_id is not None and manifest["model"]["id"] != model_id:
         raise StoreError(
-            f"index at {root} was built with model {manifest.get('model', {}).get('id')!r}, not {model_id!r}; "
-            f"rebuild with `sdsearch index` or search with --model {manifest.get('model', {}).get('id')}"
+            f"index at {root} was built with model {manifest['model']['id']!r}, not {model_id!r}; "
+            f"rebuild with `sdsearch index` or search with --model {manifest['model']['id']}"
         )
-    total = sum(int(f.get("size", 0)) for f in manifest.get("files", {}).values())
+    verify_files(gen, manifest, full=False)
+    total = sum(int(f["size"]) for f in manifest["files"].values())
     full = verify if verify is not None else total <= _HASH_ON_LOAD_LIMIT
-    verify_files(gen, manifest, full=full)
+    if full:
+        verify_files(gen, manifest, full=True)
+    index = None
     try:
-        return Index(gen, manifest)
-    except (OSError, ValueError, KeyError) as e:
-        raise StoreError(f"index at {root} is damaged ({type(e).__name__}: {e}); rebuild with `sdsearch index`") from None
+        index = Index(gen, manifest)
+        index.load()
+        if not len(index) == len(index.passage_doc) == index.vectors.shape[0] == index.faiss_index.ntotal:
+            raise ValueError("passages, vectors and metadata disagree in length")
+        return index
+    except Exception as e:  # numpy, zipfile, FAISS (RuntimeError), bm25s, json: all mean "damaged"
+        if index is not None:
+            index.close()
+        msg = str(e).splitlines()[0][:160] if str(e) else ""
+        raise StoreError(f"index at {root} is damaged ({type(e).__name__}: {msg}); rebuild with `sdsearch index`") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,9 @@ from typing import Any
 from ..types import Block, Document
 
 MANIFEST_NAME = "corpus.toml"
+# Files above this size are skipped unless a caller sets another limit: a 200 MB text
+# export would take hours to embed and gigabytes to hold (``Settings.max_file_mb``).
+MAX_FILE_MB = 50.0
 
 
 class IngestError(Exception):
@@ -126,43 +130,107 @@ def _title_from(source: str, meta: dict[str, Any]) -> str:
 # --- discovery and reading ------------------------------------------------------------
 
 
-def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
-    """Files to ingest as ``(root, file)`` pairs, sorted; folders are walked without following links."""
+def display_name(name: str) -> str:
+    """A file name as text that can be printed and stored (undecodable bytes become �)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def discover(paths: Iterable[Path], errors: list[tuple[str, str]] | None = None) -> list[tuple[Path, Path]]:
+    """Files to ingest as ``(root, file)`` pairs, sorted; folders are walked without following links.
+
+    Folders that cannot be listed are added to ``errors`` as ``(folder, reason)``. A path
+    given by name that is neither a file nor a folder (a broken link, a pipe) is returned
+    as a file, so reading it reports why it was skipped.
+    """
     found: list[tuple[Path, Path]] = []
     for p in paths:
         p = Path(p)
         if p.is_file():
             found.append((p.parent, p))
         elif p.is_dir():
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+
+            def unreadable(e: OSError, root: Path = p) -> None:
+                if errors is not None and e.filename is not None:
+                    where = Path(e.filename)
+                    rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+                    errors.append((display_name(rel or "."), f"cannot read folder: {e.strerror or e}"))
+
+            for dirpath, dirnames, filenames in os.walk(p, onerror=unreadable, followlinks=False):
+                links = {d for d in dirnames if not d.startswith(".") and os.path.islink(os.path.join(dirpath, d))}
+                if errors is not None:
+                    for d in sorted(links):  # not followed: a link can loop or lead outside the corpus
+                        rel = (Path(dirpath) / d).relative_to(p).as_posix()
+                        errors.append((display_name(rel), "link to a folder; links to folders are not followed"))
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
                     if name.startswith(".") or name == MANIFEST_NAME:
                         continue
                     if f.suffix.lower() in READERS:
                         found.append((p, f))
+        elif p.is_symlink() or os.path.lexists(p):
+            found.append((p.parent, p))
         else:
             raise IngestError(f"no such file or folder: {p}")
     return found
 
 
-def read_document(path: Path, root: Path, manifest: dict[str, dict[str, Any]] | None = None) -> tuple[Document, list[str]]:
-    """Read one file into a ``Document`` (metadata from manifest, then file, then name)."""
+def _check_file(path: Path, max_bytes: int | None) -> None:
+    """Refuse what is not a regular, readable file of a sensible size, before reading it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise IngestError("broken link (its target does not exist)" if path.is_symlink() else "file disappeared") from None
+    except OSError as e:
+        raise IngestError(f"cannot read file: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise IngestError("a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a named pipe" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise IngestError(f"not a regular file ({kind})")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise IngestError(
+            f"too large ({st.st_size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:g} MB, "
+            "raise it with SDSEARCH_MAX_FILE_MB)"
+        )
+    if not os.access(path, os.R_OK):
+        raise IngestError("cannot read file: permission denied")
+
+
+def read_document(
+    path: Path,
+    root: Path,
+    manifest: dict[str, dict[str, Any]] | None = None,
+    max_bytes: int | None = None,
+) -> tuple[Document, list[str]]:
+    """Read one file into a ``Document`` (metadata from manifest, then file, then name).
+
+    Raises ``IngestError`` (one line) for any file that cannot be read: not a regular
+    file, larger than ``max_bytes``, unreadable, binary, or broken for its reader.
+    """
     fn = READERS.get(path.suffix.lower())
     if fn is None:
         raise IngestError(f"no reader for {path.suffix or 'files without a suffix'}")
+    source = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise IngestError("file name is not valid UTF-8; rename the file") from None
+    _check_file(path, max_bytes)
     try:
         raw = path.read_bytes()
+    except MemoryError:
+        raise IngestError("too large to read into memory") from None
     except OSError as e:
         raise IngestError(f"cannot read file: {e.strerror or e}") from None
     try:
         ex = fn(path)
     except IngestError:
         raise
+    except MemoryError:
+        raise IngestError(f"too large to parse as {path.suffix}") from None
     except Exception as e:  # a reader's library failed on a broken file
-        raise IngestError(f"cannot parse {path.suffix} file: {type(e).__name__}: {e}".splitlines()[0]) from None
-    source = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        raise IngestError(f"cannot parse {path.suffix} file: {type(e).__name__}: {e}".splitlines()[0][:300]) from None
     entry = (manifest or {}).get(source, {})
     inferred = infer_metadata(source)
     meta: dict[str, Any] = {}
@@ -171,7 +239,7 @@ def read_document(path: Path, root: Path, manifest: dict[str, dict[str, Any]] | 
     if meta["year"] is not None:
         try:
             meta["year"] = int(meta["year"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             meta["year"] = None
     title = entry.get("title") or ex.title or _title_from(source, meta)
     doc = Document(
@@ -189,20 +257,25 @@ def read_document(path: Path, root: Path, manifest: dict[str, dict[str, Any]] | 
     return doc, ex.notes
 
 
-def ingest(paths: Iterable[Path], root: Path | None = None) -> IngestReport:
-    """Read every supported file under ``paths``; unreadable files are skipped and reported."""
-    pairs = discover(paths)
+def ingest(paths: Iterable[Path], root: Path | None = None, max_file_mb: float | None = MAX_FILE_MB) -> IngestReport:
+    """Read every supported file under ``paths``; unreadable files are skipped and reported.
+
+    Files above ``max_file_mb`` megabytes are skipped (None or 0: no limit). Raises
+    ``IngestError`` only for a path that does not exist or a broken ``corpus.toml``.
+    """
+    skipped: list[tuple[str, str]] = []
+    pairs = discover(paths, errors=skipped)
+    max_bytes = int(max_file_mb * 2**20) if max_file_mb else None
     manifests: dict[Path, dict[str, dict[str, Any]]] = {}
     docs: list[Document] = []
-    skipped: list[tuple[str, str]] = []
     notes: list[tuple[str, str]] = []
     for base, f in pairs:
         r = root or base
         if r not in manifests:
             manifests[r] = load_manifest(r)
-        source = f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name
+        source = display_name(f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name)
         try:
-            doc, doc_notes = read_document(f, r, manifests[r])
+            doc, doc_notes = read_document(f, r, manifests[r], max_bytes=max_bytes)
         except IngestError as e:
             skipped.append((source, str(e)))
             continue

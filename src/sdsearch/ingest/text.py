@@ -29,20 +29,39 @@ def decode(raw: bytes, name: str) -> tuple[str, list[str]]:
     """Decode file bytes as UTF-8, else Windows-1252 (with a note); refuse binary data."""
     if not raw.strip():
         raise IngestError("empty file")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark (Windows "Unicode")
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IngestError("starts like UTF-16 but is not valid UTF-16") from None
+        if not text.strip():
+            raise IngestError("empty file")
+        if _mostly_controls(text):
+            raise IngestError("binary data, not text")
+        return text, ["read as UTF-16 (byte-order mark)"]
     if b"\x00" in raw[:65536]:
         raise IngestError("binary data, not text (NUL bytes)")
     try:
-        return raw.decode("utf-8-sig"), []
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         first_bad = e.start
+    else:
+        if _mostly_controls(text):
+            raise IngestError("binary data, not text")
+        return text, []
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         raise IngestError(f"not valid UTF-8 (first bad byte at offset {first_bad}) and not Windows-1252") from None
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\r\n\t\f")
-    if controls > len(text[:65536]) * 0.01:
+    if _mostly_controls(text):
         raise IngestError("binary data, not text")
     return text, [f"not UTF-8 (first bad byte at offset {first_bad}); read as Windows-1252"]
+
+
+def _mostly_controls(text: str) -> bool:
+    """More than 1% control characters in the first 64k: binary data that happened to decode."""
+    head = text[:65536]
+    return sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t\f") > len(head) * 0.01
 
 
 def _is_boilerplate(line: str) -> bool:

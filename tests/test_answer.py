@@ -1,0 +1,197 @@
+"""Answers: question typing and fact spans on real report sentences, then `ask` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sdsearch.answer import asks_money, fact_span, question_type
+
+from conftest import ROOT
+
+
+def span_of(sentence: str, question: str) -> str | None:
+    s = fact_span(sentence, question_type(question), question)
+    return sentence[s[0] : s[1]] if s else None
+
+
+# --- what a question asks for -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("hoeveel flexwoningen telt Mrija?", "amount"),
+        ("Hoe veel mensen hebben een bijstandsuitkering?", "amount"),
+        ("Wat kost de Wmo in Velsen?", "amount"),
+        ("Wat is het budget voor schuldhulpverlening?", "amount"),
+        ("Voor hoe lang gaat Velsen een contract aan?", "amount"),
+        ("Wanneer treedt de nieuwe Wet inburgering in werking?", "date"),
+        ("In welk jaar is beschermd wonen aanbesteed?", "date"),
+        ("Welke periode beslaat de Woonzorgvisie?", "date"),
+        ("Wie verzorgt het Wmo collectief vervoer?", "who"),
+        ("Welke organisatie stelt de medische noodzaak vast?", "who"),
+        ("Hoe heet het coalitieakkoord?", "who"),
+        ("Waarom stijgen de Wmo-kosten?", "reason"),
+        ("Wat doet de welzijnscoach?", None),
+        ("beschermd wonen velsen", None),
+    ],
+)
+def test_question_type_names_the_kind_of_fact_asked_for(question: str, kind: str | None) -> None:
+    assert question_type(question) == kind
+
+
+def test_money_questions_are_told_apart_from_counts() -> None:
+    assert asks_money("Wat kost Skaeve Huse per jaar?")
+    assert asks_money("Hoeveel extra jeugdhulpmiddelen kreeg Vlaardingen?")  # "middelen" inside a compound
+    assert not asks_money("Hoeveel flexwoningen telt Mrija?")
+
+
+# --- the span that answers, in sentences from corpus/ ------------------------------------
+
+MRIJA = "De wijk telt 387 flexwoningen, een school voor basisonderwijs met 10 klaslokalen en een gymzaal."
+
+
+def test_amount_span_is_the_number_next_to_the_counted_word() -> None:
+    assert span_of(MRIJA, "hoeveel flexwoningen telt Mrija?") == "387"
+    assert span_of(MRIJA, "Hoeveel klaslokalen heeft de school in Mrija?") == "10"
+
+
+def test_amount_span_keeps_its_qualifier_and_thousands_separator() -> None:
+    sentence = "In 2022 ontvingen maandelijks gemiddeld 1.350 Velsenaren een bijstandsuitkering."
+    assert span_of(sentence, "Hoeveel Velsenaren ontvingen in 2022 een bijstandsuitkering?") == "gemiddeld 1.350"
+    assert span_of(
+        "En in 2023 hebben we Mrija gerealiseerd, de wijk voor grootschalige opvang van ruim 1000 ontheemde Oekraïners.",
+        "Hoeveel Oekraïners worden in Mrija opgevangen?",
+    ) == "ruim 1000"
+
+
+def test_amount_span_skips_years_and_numbers_the_question_names() -> None:
+    sentence = "In de meerjarenbegroting 2020-2023 trekken we jaarlijks € 700.000 uit voor investeringen in het sociaal domein."
+    assert span_of(sentence, "Hoeveel trekt Vlaardingen in 2020-2023 uit voor investeringen?") == "€ 700.000"
+    assert span_of("Het kabinet heeft een armoedeplan opgesteld met 47 acties.", "Hoeveel acties telt het plan?") == "47"
+
+
+def test_money_question_prefers_the_euro_amount_for_the_asked_year() -> None:
+    sentence = "Voor Vlaardingen gaat het om ruim € 1,8 miljoen in 2019 en ongeveer € 1,4 miljoen in zowel 2020 als 2021."
+    assert span_of(sentence, "Hoeveel extra jeugdhulpgeld krijgt Vlaardingen in 2019?") == "ruim € 1,8 miljoen"
+    assert span_of(sentence, "Hoeveel extra jeugdhulpgeld krijgt Vlaardingen in 2020 en 2021?") == "ongeveer € 1,4 miljoen"
+    # "drie jaar" is a number, not money.
+    assert span_of("Het kabinet heeft besloten voor drie jaar extra middelen toe te voegen.", "Wat kost het?") is None
+
+
+def test_written_numbers_count() -> None:
+    sentence = "Honderd jongeren worden twee jaar intensief begeleid richting werk."
+    assert span_of(sentence, "Hoeveel jongeren worden begeleid richting werk?") == "Honderd"
+
+
+def test_date_span_is_the_full_date() -> None:
+    sentence = "Op 1 januari 2022 treedt de nieuwe Wet Inburgering in werking."
+    assert span_of(sentence, "Wanneer treedt de nieuwe Wet inburgering in werking?") == "Op 1 januari 2022"
+    assert span_of("Ook hebben we een Woonzorgvisie ouderen 2023-2030 opgesteld.", "Welke periode beslaat de Woonzorgvisie?") == "2023-2030"
+    assert span_of("Aan de Broekeroog in Velserbroek ligt sinds 2021 Skaeve Huse.", "Sinds wanneer ligt Skaeve Huse daar?") == "sinds 2021"
+
+
+def test_date_span_does_not_repeat_the_year_in_the_question() -> None:
+    sentence = "In 2022 is een start gemaakt met een integrale benadering van de wijk Sluispolder Oost."
+    assert span_of(sentence, "Wanneer startte de wijkaanpak in 2022?") is None
+
+
+def test_who_span_is_the_organisation_not_a_word_of_the_question() -> None:
+    sentence = "RegioRijder verzorgt het Wmo collectief vervoer, het leerlingenvervoer en jeugd GGZ-vervoer."
+    assert span_of(sentence, "wie verzorgt het collectief vervoer?") == "RegioRijder"
+    assert span_of("De GGD voert het meldpunt uit namens de gemeente.", "Wie voert het meldpunt uit?") == "GGD"
+    assert span_of("Centrumgemeente Haarlem beheert de WEB-gelden voor onze regio.", "Wie beheert de WEB-gelden?") == "Centrumgemeente Haarlem"
+
+
+def test_who_span_takes_quoted_titles_and_groups_of_people() -> None:
+    sentence = "Met het coalitieakkoord ‘Handen uit de mouwen’ is hiervoor een investering beschikbaar gekomen."
+    assert span_of(sentence, "Hoe heet het coalitieakkoord?") == "Handen uit de mouwen"
+    group = "Ook inwoners ouder dan 27 jaar kunnen hier gebruik van maken."
+    assert span_of(group, "Voor wie is het jongvolwassenfonds verruimd?") == "inwoners ouder dan 27 jaar"
+
+
+def test_reason_span_starts_at_the_cause() -> None:
+    sentence = "Dat komt door personeelstekort, een steeds grotere complexiteit van vraagstukken."
+    assert span_of(sentence, "Waarom lukt het Veilig Thuis niet?") == "door personeelstekort, een steeds grotere complexiteit van vraagstukken"
+    colon = "Dit betrof een landelijk probleem: het geld dat het Rijk hiervoor beschikbaar stelde bleek onvoldoende."
+    assert span_of(colon, "Waarom vond Velsen geen aanbieder?") == "het geld dat het Rijk hiervoor beschikbaar stelde bleek onvoldoende"
+
+
+# --- end to end: the real model on the real corpus ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(real_index: Path) -> Path:
+    """The real corpus indexed with the bundled model (built once per session in conftest)."""
+    return real_index
+
+
+def sdsearch(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "sdsearch", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=180
+    )
+
+
+@pytest.mark.slow
+def test_ask_answers_a_count_with_its_span_and_citation(index: Path) -> None:
+    import sdsearch
+
+    ans = sdsearch.ask("hoeveel flexwoningen telt Mrija?", index=index)
+    assert ans.answered
+    assert ans.span == "387"
+    best = next(s for s in ans.sentences if s.span_text == "387")
+    assert "387 flexwoningen" in best.text
+    assert best.hit.gemeente == "Vlaardingen"
+    assert "Vlaardingen" in best.citation
+    # The sentence is cited by its place in the source file.
+    text = (ROOT / "corpus" / best.hit.source).read_text(encoding="utf-8")
+    assert text[best.char_start : best.char_end] == best.text
+
+
+@pytest.mark.slow
+def test_ask_says_so_when_the_reports_do_not_answer(index: Path) -> None:
+    import sdsearch
+
+    ans = sdsearch.ask("Hoeveel kost de Wmo in Amsterdam?", index=index)
+    assert not ans.answered and ans.text is None
+    assert ans.hits, "the closest passages are still returned"
+
+
+@pytest.mark.slow
+def test_ask_json_gives_null_answer_for_an_unanswerable_question(index: Path) -> None:
+    r = sdsearch("ask", "--json", "--index", str(index), "Hoeveel kost de Wmo in Amsterdam?")
+    assert r.returncode == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert set(obj) >= {"question", "answer", "answer_span", "confidence", "citations", "hits"}
+    assert obj["answer"] is None and obj["answer_span"] is None and obj["citations"] == []
+    assert obj["hits"]
+
+
+@pytest.mark.slow
+def test_ask_dash_answers_each_stdin_line_as_one_json_object(index: Path) -> None:
+    questions = "hoeveel flexwoningen telt Mrija?\n\nWanneer treedt de nieuwe Wet inburgering in werking?\n"
+    r = sdsearch("ask", "-", "--json", "--index", str(index), stdin=questions)
+    assert r.returncode == 0, r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    assert [o["question"] for o in objs] == ["hoeveel flexwoningen telt Mrija?", "Wanneer treedt de nieuwe Wet inburgering in werking?"]
+    assert objs[0]["answer_span"] == "387"
+    assert objs[0]["citations"][0]["gemeente"] == "Vlaardingen"
+    assert "1 januari 2022" in objs[1]["answer_span"]
+
+
+@pytest.mark.slow
+def test_ask_text_output_puts_the_answer_before_the_sources(index: Path) -> None:
+    r = sdsearch("ask", "--index", str(index), "hoeveel flexwoningen telt Mrija?")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("Antwoord: 387")
+    assert out.index("Antwoord:") < out.index("Bronnen:")
+    assert "Vlaardingen · Jaarstukken 2023" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
