@@ -120,3 +120,23 @@ def test_second_build_is_refused_while_one_holds_the_lock(small_corpus: Path, sm
     with BuildLock(small_index):
         with pytest.raises(StoreError, match="another build is running"):
             build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+
+
+def test_metadata_corrections_need_no_re_embedding(small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder) -> None:
+    (small_corpus / "corpus.toml").write_text(
+        '[[document]]\npath = "velsen-jaarverslag-2022.txt"\ntitle = "Jaarverslag 2022"\ngemeente = "IJmuiden"\nyear = 2022\ndoc_type = "jaarverslag"\n',
+        encoding="utf-8",
+    )
+    r = build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    assert r.embedded == 0
+    hit = Retriever(open_index(small_index), fake_encoder).search(["Skaeve Huse"], k=1)[0][0]
+    assert hit.gemeente == "IJmuiden" and hit.citation.startswith("IJmuiden · Jaarverslag 2022")
+
+
+def test_unchanged_folder_re_embeds_nothing(small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder) -> None:
+    r = build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    assert r.embedded == 0 and r.reused == r.passages
+    assert len(r.unchanged) == 3 and not (r.added or r.updated or r.removed)
+    (small_corpus / "maassluis-programmabegroting-2023.txt").unlink()
+    r = build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    assert r.removed == ["maassluis-programmabegroting-2023.txt"] and r.embedded == 0

@@ -154,13 +154,21 @@ def build_index(
         why = f" ({len(report.skipped)} file(s) skipped)" if report.skipped else ""
         raise BuildError(f"no readable documents in {', '.join(map(str, roots))}{why}")
     docs = report.documents
+    try:
+        fingerprint = corpus_fingerprint(roots)
+    except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
+        fingerprint = ""
     chunk_cfg = ChunkSettings(s.chunk_chars, s.chunk_min_chars, s.chunk_overlap_sentences)
     passages = chunk(docs, chunk_cfg)
     enc = encoder or load_encoder(s.model, s.runtime)
     analyzer = Analyzer()
 
     with BuildLock(index_dir):
-        old_keys, old_vecs, old_docs = _previous_vectors(index_dir, enc.model_id, enc.dim)
+        try:  # re-use vectors only from a live index that passes every checksum
+            open_index(index_dir, verify=True).close()
+            old_keys, old_vecs, old_docs = _previous_vectors(index_dir, enc.model_id, enc.dim)
+        except StoreError:  # none yet, or damaged: embed everything afresh
+            old_keys, old_vecs, old_docs = {}, None, {}
         texts = [embed_text(p, s.embed_headings) for p in passages]
         keys = [_embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
         vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
@@ -183,8 +191,11 @@ def build_index(
         from .vectors import build_vector_index
 
         faiss_index, factory, faiss_info = build_vector_index(vectors)
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
         bm25 = bm25s.BM25()
         bm25.index([analyzer.terms(bm25_text(p)) for p in passages], show_progress=False)
         doc_no = {d.source: i for i, d in enumerate(docs)}
@@ -217,7 +228,7 @@ def build_index(
                 "faiss": faiss_info,
                 "corpus": {
                     "paths": [str(r) for r in roots],
-                    "fingerprint": corpus_fingerprint(roots),
+                    "fingerprint": fingerprint,
                     "skipped": [{"source": src, "reason": why} for src, why in report.skipped],
                 },
                 "counts": {"documents": len(docs), "embedded": len(todo), "reused": len(passages) - len(todo)},
@@ -285,9 +296,13 @@ def ensure_default_index(settings: Settings, notice: Callable[[str], None] = _no
             manifest = {}
         recorded = manifest.get("corpus", {})
         same_corpus = [str(corpus)] == recorded.get("paths") or [str(corpus.resolve())] == recorded.get("paths")
-        if not same_corpus or recorded.get("fingerprint") == corpus_fingerprint([corpus]):
+        analyzer_current = manifest.get("analyzer") == Analyzer().settings()
+        if not same_corpus or (analyzer_current and recorded.get("fingerprint") == corpus_fingerprint([corpus])):
             return index_dir
-        notice(f"Corpus {corpus}/ changed since the index was built; updating {index_dir}/ …")
+        if analyzer_current:
+            notice(f"Corpus {corpus}/ changed since the index was built; updating {index_dir}/ …")
+        else:
+            notice(f"The index was built by an older sdsearch; updating {index_dir}/ …")
     else:
         notice(f"No index yet; building {index_dir}/ from {corpus}/ (first run only) …")
     r = build_index([corpus], index_dir, settings)

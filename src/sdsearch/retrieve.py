@@ -20,7 +20,7 @@ import numpy as np
 from .config import Settings
 from .embed import Encoder
 from .store import Index, StoreError, open_index
-from .text import Analyzer, fold
+from .text import ANALYZER_VERSION, Analyzer, fold
 from .types import Hit, Location, Passage
 from .vectors import search as vector_search
 
@@ -29,7 +29,10 @@ _EXACT_FILTER_LIMIT = 50_000  # below this many allowed passages, filtered dense
 # Queries are cut to this many characters (about the 512 tokens the e5 model reads), with a
 # notice on the "sdsearch" logger: the CLI prints it as "sdsearch: note: ...".
 MAX_QUERY_CHARS = 2000
-_QUERY_NOISE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_QUERY_NOISE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # whole terminal escape sequences
+    r"|[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _HAS_WORD = re.compile(r"[^\W_]")
 log = logging.getLogger("sdsearch")
 
@@ -173,6 +176,11 @@ class Retriever:
         self.analyzer = analyzer or Analyzer(
             stem=a.get("stem", True), stopwords=a.get("stopwords", True), decompound=a.get("decompound", True)
         )
+        if a.get("version") != ANALYZER_VERSION:
+            raise StoreError(
+                f"index was built with Dutch analyzer version {a.get('version')}, this sdsearch uses "
+                f"{ANALYZER_VERSION}; rebuild with `sdsearch index` (vectors are re-used)"
+            )
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
         if encoder is not None:
@@ -302,10 +310,13 @@ class Retriever:
             raise QueryError("k must be at least 1")
         if isinstance(queries, str):
             raise QueryError("search takes a list of queries")
-        queries = [tidy_query(q) for q in queries]
-        for q in queries:
+        tidy = [tidy_query(q) for q in queries]
+        for q, raw in zip(tidy, queries, strict=True):
+            if not q and raw.strip():
+                raise QueryError("query has only control characters or undecodable bytes: type a question or some words")
             if not q:
                 raise QueryError("empty query: type a question or some words to search for")
+        queries = tidy
         if not all(_HAS_WORD.search(q) for q in queries):
             # Only punctuation or symbols (emoji): no word to match, so no hits rather than noise.
             keep = [i for i, q in enumerate(queries) if _HAS_WORD.search(q)]

@@ -98,7 +98,9 @@ _LINKERS = ("", "s", "e", "en")
 _MIN_PART = 4
 _MIN_HEAD = 4
 _MIN_ZIPF = 2.5
-_COMMON = 4.0  # words this frequent are not split ("ontvingen" is no compound)
+# A known word is split only when both parts are clearly more common than the word itself:
+# "jeugdhulp" (3.3) → jeugd (4.9) + hulp, but "Vlaardingen" (3.8) is not vlaar (2.6) + dingen.
+_SPLIT_MARGIN = 0.75
 
 
 @lru_cache(maxsize=1)
@@ -124,8 +126,9 @@ def split_compound(word: str) -> tuple[str, ...]:
     The modifier may carry a linking -s-, -e- or -en- ("arbeidsmarkt" → ("arbeid", "markt")).
     """
     lex = _lexicon()
-    if len(word) < _MIN_PART + _MIN_HEAD or not lex or lex.get(word, 0.0) >= _COMMON:
+    if len(word) < _MIN_PART + _MIN_HEAD or not lex:
         return ()
+    word_z = lex.get(word, 0.0)
     best: tuple[float, tuple[str, ...]] | None = None
     for i in range(_MIN_PART, len(word) - _MIN_HEAD + 1):
         head = word[i:]
@@ -139,7 +142,7 @@ def split_compound(word: str) -> tuple[str, ...]:
                     continue
                 mod = mod[: -len(link)]
             mod_z = lex.get(mod, 0.0)
-            if mod_z >= _MIN_ZIPF:
+            if mod_z >= _MIN_ZIPF and (not word_z or min(mod_z, head_z) >= word_z + _SPLIT_MARGIN):
                 mod_parts = split_compound(mod) or (mod,)
                 parts = mod_parts + (head,)
                 score = min(mod_z, head_z) + 0.1 * len(head)
@@ -151,6 +154,11 @@ def split_compound(word: str) -> tuple[str, ...]:
 # --- analysis for BM25 ---------------------------------------------------------------------
 
 
+# Bump when analysis changes the terms it produces: an index built with another version
+# must be rebuilt (its BM25 terms would no longer match the query's).
+ANALYZER_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Analyzer:
     """Turns Dutch text into BM25 terms. Settings are recorded in the index manifest."""
@@ -160,7 +168,13 @@ class Analyzer:
     decompound: bool = True
 
     def settings(self) -> dict[str, Any]:
-        return {"name": "dutch", "stem": self.stem, "stopwords": self.stopwords, "decompound": self.decompound}
+        return {
+            "name": "dutch",
+            "version": ANALYZER_VERSION,
+            "stem": self.stem,
+            "stopwords": self.stopwords,
+            "decompound": self.decompound,
+        }
 
     def tokens(self, text: str) -> list[str]:
         """Surface tokens, folded, with numbers normalised; punctuation dropped."""

@@ -189,9 +189,11 @@ def _check_file(path: Path, max_bytes: int | None) -> None:
         kind = "a named pipe" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
         raise IngestError(f"not a regular file ({kind})")
     if max_bytes is not None and st.st_size > max_bytes:
+        mb = st.st_size / 2**20
         raise IngestError(
-            f"too large ({st.st_size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:g} MB, "
-            "raise it with SDSEARCH_MAX_FILE_MB)"
+            f"too large ({mb:.0f} MB; the limit is {max_bytes / 2**20:.3g} MB, raise it with SDSEARCH_MAX_FILE_MB)"
+            if mb >= 10
+            else f"too large ({mb:.2g} MB; the limit is {max_bytes / 2**20:.3g} MB, raise it with SDSEARCH_MAX_FILE_MB)"
         )
     if not os.access(path, os.R_OK):
         raise IngestError("cannot read file: permission denied")

@@ -59,9 +59,10 @@ def decode(raw: bytes, name: str) -> tuple[str, list[str]]:
 
 
 def _mostly_controls(text: str) -> bool:
-    """More than 1% control characters in the first 64k: binary data that happened to decode."""
+    """Many control characters (over 1% of the first 64k, and more than a few colour codes
+    would bring): binary data that happened to decode."""
     head = text[:65536]
-    return sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t\f") > len(head) * 0.01
+    return sum(1 for ch in head if ord(ch) < 32 and ch not in "\r\n\t\f") > max(16, len(head) * 0.01)
 
 
 def _is_boilerplate(line: str) -> bool:
