@@ -56,6 +56,16 @@ def sdsearch(*args: str | bytes, stdin: str | None = None, cwd: Path | None = No
     return subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace"))
 
 
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real entry point in this process (click's runner): the model loads once for many cases."""
+    from click.testing import CliRunner
+
+    from sdsearch.cli import cli
+
+    r = CliRunner().invoke(cli, list(args), input=stdin, prog_name="sdsearch", catch_exceptions=False)
+    return subprocess.CompletedProcess(["sdsearch", *args], r.exit_code, r.stdout, r.stderr)
+
+
 def error_line(r: subprocess.CompletedProcess[str]) -> str:
     """The one line an error prints (asserting there is exactly one and no traceback)."""
     assert "Traceback" not in r.stderr, r.stderr
@@ -97,7 +107,7 @@ LONG_QUERY = ("Hoeveel inwoners van Velsen ontvingen in 2022 een bijstandsuitker
     [
         pytest.param("", 1, "sdsearch: empty query", "", id="empty"),
         pytest.param("  \t  ", 1, "sdsearch: empty query", "", id="whitespace"),
-        pytest.param("\x1b\x07\x7f", 1, "only control characters", "", id="only-control-chars"),
+        pytest.param("\x1b\x07\x7f\x00", 1, "only control characters", "", id="only-control-chars"),
         pytest.param("?!…;--", 0, "sdsearch: note: query '?!…;--' has no letters or digits", "Geen passages gevonden.", id="punctuation"),
         pytest.param("🏠👍", 0, "has no letters or digits", "Geen passages gevonden.", id="emoji-only"),
         pytest.param(LONG_QUERY, 0, "sdsearch: note: query of 10,000 characters cut to", "1. ", id="10000-chars"),
@@ -109,8 +119,7 @@ LONG_QUERY = ("Hoeveel inwoners van Velsen ontvingen in 2022 een bijstandsuitker
     ],
 )
 def test_bad_query_gets_a_result_or_one_clear_line(real_index: Path, query: str, rc: int, stderr_has: str, stdout_has: str) -> None:
-    # argv cannot carry NUL: the CLI receives the query up to it, like any C program.
-    r = sdsearch("search", query.replace("\x00", ""), "-k", "3", "--index", str(real_index))
+    r = run_cli("search", query, "-k", "3", "--index", str(real_index))
     assert r.returncode == rc, r.stderr
     assert "Traceback" not in r.stderr
     if rc:
@@ -124,27 +133,38 @@ def test_bad_query_gets_a_result_or_one_clear_line(real_index: Path, query: str,
 
 
 @pytest.mark.slow
-def test_query_with_undecodable_bytes_is_one_line(real_index: Path) -> None:
+def test_bad_queries_in_a_real_process(real_index: Path) -> None:
+    # Bytes that are not UTF-8 on the command line arrive as undecodable characters.
     r = sdsearch("search", b"\xff\xfe", "--index", str(real_index))
     assert r.returncode == 1
     assert "only control characters or undecodable bytes" in error_line(r)
+    # Notices reach the terminal's stderr, one line each; answers go on.
+    lines = ["???", LONG_QUERY, "flexwoningen Mrija"]
+    r = sdsearch("search", "-", "-k", "2", "--index", str(real_index), stdin="\n".join(lines) + "\n")
+    assert r.returncode == 0, r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(notes) == 2, r.stderr
+    assert notes[0] == "sdsearch: note: query '???' has no letters or digits; nothing to search for"
+    assert notes[1].startswith("sdsearch: note: query of 10,000 characters cut to its first ")
+    assert notes[1].endswith(" (the model reads about 512 tokens)")
+    assert r.stdout.count("» ") == 3 and "Geen passages gevonden." in r.stdout
 
 
 @pytest.mark.slow
 def test_ask_with_bad_questions(real_index: Path) -> None:
-    r = sdsearch("ask", "???", "--index", str(real_index))
+    r = run_cli("ask", "???", "--index", str(real_index))
     assert r.returncode == 0 and "Geen duidelijk antwoord" in r.stdout
     assert "has no letters or digits" in r.stderr
-    r = sdsearch("ask", LONG_QUERY, "--index", str(real_index))
+    r = run_cli("ask", LONG_QUERY, "--index", str(real_index))
     assert r.returncode == 0 and "cut to" in r.stderr and "Traceback" not in r.stderr
-    r = sdsearch("ask", " ", "--index", str(real_index))
+    r = run_cli("ask", " ", "--index", str(real_index))
     assert r.returncode == 1 and "empty query" in error_line(r)
 
 
 @pytest.mark.slow
-def test_batch_of_odd_queries_answers_each_in_one_process(real_index: Path) -> None:
+def test_batch_of_odd_queries_answers_each(real_index: Path) -> None:
     lines = ["flexwoningen Mrija", "???", "<b>bijstand</b> Velsen", "Wat zijn de kosten? 💶", "SELECT * FROM hits"]
-    r = sdsearch("search", "-", "-k", "2", "--json", "--index", str(real_index), stdin="\n".join(lines) + "\n")
+    r = run_cli("search", "-", "-k", "2", "--json", "--index", str(real_index), stdin="\n".join(lines) + "\n")
     assert r.returncode == 0, r.stderr
     objs = [json.loads(line) for line in r.stdout.splitlines()]
     assert [o["query"] for o in objs] == lines
@@ -605,10 +625,11 @@ def test_leftovers_of_a_killed_build_are_cleaned_by_the_next(small_corpus: Path,
     (small_index / ".tmp-gen-20990101T000000-1-00001" / "passages.jsonl").write_text("half")
     (small_index / f".{CURRENT}.tmp-12345").write_text("gen-x\n")
     (small_index / "gen-20000101T000000-1-00001").mkdir()  # renamed into place, never made live
+    (small_index / ".del-gen-20000101T000000-1-00002").mkdir()  # killed while being deleted
     assert open_index(small_index)  # leftovers do not disturb readers
     build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
     names = {p.name for p in small_index.iterdir()}
-    assert not [n for n in names if n.startswith((".tmp-", f".{CURRENT}.tmp"))]
+    assert not [n for n in names if n.startswith((".tmp-", ".del-", f".{CURRENT}.tmp"))]
     assert "gen-20000101T000000-1-00001" not in names
 
 
@@ -671,11 +692,11 @@ def test_html_cannot_inject_control_sequences_into_terminal_output(tmp_path: Pat
     r = sdsearch("index", str(corpus), "--index", str(tmp_path / "idx"))
     assert r.returncode == 3 and "skipped: rood.txt: empty file" in r.stderr
     for cmd in (["search", "beschermd wonen", "-k", "2"], ["ask", "wat gebeurt er met beschermd wonen"]):
-        r = sdsearch(*cmd, "--index", str(tmp_path / "idx"))
+        r = run_cli(*cmd, "--index", str(tmp_path / "idx"))
         assert r.returncode == 0, r.stderr
         assert "Beschermd wonen verschuift in 2024" in r.stdout
         assert not any(c in r.stdout or c in r.stderr for c in UNSAFE), repr(r.stdout)
-    r = sdsearch("search", "beschermd wonen", "--json", "--index", str(tmp_path / "idx"))
+    r = run_cli("search", "beschermd wonen", "--json", "--index", str(tmp_path / "idx"))
     assert r.returncode == 0 and not any(c in r.stdout for c in UNSAFE)
     hit = json.loads(r.stdout)["hits"][0]
     assert "\x1b" in hit["text"]  # JSON keeps the text exact, escaped as \u001b

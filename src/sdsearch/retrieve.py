@@ -183,6 +183,7 @@ class Retriever:
             )
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
+        self._shingle_cache: dict[int, frozenset[str]] = {}
         if encoder is not None:
             want = index.manifest.get("model", {})
             if want.get("id") != encoder.model_id or int(want.get("dim", encoder.dim)) != encoder.dim:
@@ -408,7 +409,11 @@ class Retriever:
         kept: list[tuple[Passage, float, frozenset[str]]] = []
         for idx, score in ranked:
             p = self._present(self.index.passages[idx], filters)
-            sh = _shingles(p.text)
+            sh = self._shingle_cache.get(idx)
+            if sh is None:
+                if len(self._shingle_cache) > 50_000:
+                    self._shingle_cache.clear()
+                sh = self._shingle_cache[idx] = _shingles(p.text)
             dup_of = next((j for j, (_, _, ksh) in enumerate(kept) if _jaccard(sh, ksh) >= 0.6), None)
             if dup_of is not None:
                 kp, ks, ksh = kept[dup_of]
@@ -417,8 +422,9 @@ class Retriever:
             kept.append((p, score, sh))
             if len(kept) >= k:
                 break
+        qterms = frozenset(self.analyzer.terms(query))
         return [
-            Hit(passage=p, score=score, rank=r, matched_terms=_matched(self.analyzer, query, p.text))
+            Hit(passage=p, score=score, rank=r, matched_terms=_matched(self.analyzer, qterms, p.text))
             for r, (p, score, _) in enumerate(kept, start=1)
         ]
 
@@ -428,17 +434,15 @@ def _word_terms(analyzer: Analyzer, word: str) -> frozenset[str]:
     return frozenset(analyzer.terms(word))
 
 
-def _matched(analyzer: Analyzer, query: str, text: str) -> tuple[str, ...]:
+_WORD = re.compile(r"\w[\w.,'’-]*\w|\w")
+
+
+def _matched(analyzer: Analyzer, qterms: frozenset[str], text: str) -> tuple[str, ...]:
     """Words of ``text`` that share a BM25 term with the query (what the UI highlights)."""
-    qterms = frozenset(analyzer.terms(query))
     if not qterms:
         return ()
-    out: dict[str, None] = {}
-    for m in re.finditer(r"\w[\w.,'’-]*\w|\w", text):
-        w = m.group(0)
-        if w.lower() not in out and _word_terms(analyzer, w.lower()) & qterms:
-            out[w.lower()] = None
-    return tuple(out)
+    words = dict.fromkeys(_WORD.findall(text.lower()))
+    return tuple(w for w in words if _word_terms(analyzer, w) & qterms)
 
 
 def locations_of(hit: Hit) -> list[Location]:

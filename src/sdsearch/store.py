@@ -243,7 +243,16 @@ def _prune(root: Path, keep: set[str | None]) -> None:
     for child in root.iterdir():
         if child.name in keep or child.is_symlink():
             continue
-        if child.is_dir() and child.name.startswith(("gen-", ".tmp-gen-")):
+        if child.is_dir() and child.name.startswith("gen-"):
+            # Hide it first (one atomic rename), so a build killed while deleting leaves
+            # no half-deleted generation in sight, only a hidden folder the next build removes.
+            hidden = root / f".del-{child.name}"
+            try:
+                os.rename(child, hidden)
+            except OSError:
+                continue
+            shutil.rmtree(hidden, ignore_errors=True)
+        elif child.is_dir() and child.name.startswith((".tmp-gen-", ".del-gen-")):
             shutil.rmtree(child, ignore_errors=True)
         elif child.is_file() and child.name.startswith(f".{CURRENT}.tmp-"):
             child.unlink(missing_ok=True)

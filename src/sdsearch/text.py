@@ -52,10 +52,14 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics: "Beëindiging" → "beeindiging"."""
-    nfkd = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in nfkd if not unicodedata.combining(ch))
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
 
 
 @lru_cache(maxsize=1)
