@@ -565,7 +565,10 @@ def test_ctrl_c_during_a_build_exits_130_and_keeps_the_previous_index(tmp_path: 
     out, err = p.communicate(timeout=60)
     if p.returncode == 0:
         pytest.skip("the build finished before it could be interrupted")
-    assert p.returncode == 130, err
+    # 130 from sdsearch; or, when Ctrl-C landed while a compiled library ran Python code
+    # (PyRun_String), CPython re-raises SIGINT at exit after sdsearch's message: a shell
+    # shows 130 for both.
+    assert p.returncode in (130, -signal.SIGINT), err
     assert "sdsearch: interrupted" in err and "Traceback" not in err
     assert current_generation(index) == before
     assert_answers(index)

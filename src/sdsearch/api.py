@@ -26,6 +26,7 @@ from .chunk import ChunkSettings, chunk, context_prefix
 from .config import Settings
 from .embed import Encoder, load_encoder
 from .ingest import READERS, IngestError, ingest
+from .render import clean
 from .retrieve import Filters, QueryError, Retriever
 from .store import BuildLock, IndexData, StoreError, current_generation, open_index, read_manifest, write_index
 from .text import Analyzer
@@ -87,7 +88,7 @@ def corpus_fingerprint(paths: Sequence[Path]) -> str:
         for f in files:
             if f.suffix.lower() in READERS or f.name == "corpus.toml":
                 st = f.stat()
-                h.update(f"{f.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                h.update(f"{f.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -146,6 +147,19 @@ def build_index(
     s = settings or Settings.load()
     roots = [Path(p) for p in (paths or [default_corpus()])]
     index_dir = Path(index) if index is not None else default_index()
+    # Take the lock first: a second build is refused at once, before any reading or embedding.
+    with BuildLock(index_dir):
+        return _build_locked(roots, index_dir, s, encoder, progress, t0)
+
+
+def _build_locked(
+    roots: list[Path],
+    index_dir: Path,
+    s: Settings,
+    encoder: Encoder | None,
+    progress: Progress | None,
+    t0: float,
+) -> BuildReport:
     try:
         report = ingest(roots, max_file_mb=s.max_file_mb if s.max_file_mb > 0 else None)
     except IngestError as e:
@@ -163,79 +177,78 @@ def build_index(
     enc = encoder or load_encoder(s.model, s.runtime)
     analyzer = Analyzer()
 
-    with BuildLock(index_dir):
-        try:  # re-use vectors only from a live index that passes every checksum
-            open_index(index_dir, verify=True).close()
-            old_keys, old_vecs, old_docs = _previous_vectors(index_dir, enc.model_id, enc.dim)
-        except StoreError:  # none yet, or damaged: embed everything afresh
-            old_keys, old_vecs, old_docs = {}, None, {}
-        texts = [embed_text(p, s.embed_headings) for p in passages]
-        keys = [_embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
-        vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
-        todo = []
-        for i, key in enumerate(keys):
-            j = old_keys.get(key)
-            if j is not None and old_vecs is not None:
-                vectors[i] = old_vecs[j]
-            else:
-                todo.append(i)
-        t_embed = time.perf_counter()
-        batch = 32
-        for start in range(0, len(todo), batch):
-            ids = todo[start : start + batch]
-            vectors[ids] = enc.encode_passages([texts[i] for i in ids], batch_size=batch)
-            if progress:
-                progress(min(start + batch, len(todo)), len(todo))
-        embed_seconds = time.perf_counter() - t_embed
+    try:  # re-use vectors only from a live index that passes every checksum
+        open_index(index_dir, verify=True).close()
+        old_keys, old_vecs, old_docs = _previous_vectors(index_dir, enc.model_id, enc.dim)
+    except StoreError:  # none yet, or damaged: embed everything afresh
+        old_keys, old_vecs, old_docs = {}, None, {}
+    texts = [embed_text(p, s.embed_headings) for p in passages]
+    keys = [_embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
+    vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
+    todo = []
+    for i, key in enumerate(keys):
+        j = old_keys.get(key)
+        if j is not None and old_vecs is not None:
+            vectors[i] = old_vecs[j]
+        else:
+            todo.append(i)
+    t_embed = time.perf_counter()
+    batch = 32
+    for start in range(0, len(todo), batch):
+        ids = todo[start : start + batch]
+        vectors[ids] = enc.encode_passages([texts[i] for i in ids], batch_size=batch)
+        if progress:
+            progress(min(start + batch, len(todo)), len(todo))
+    embed_seconds = time.perf_counter() - t_embed
 
-        from .vectors import build_vector_index
+    from .vectors import build_vector_index
 
-        faiss_index, factory, faiss_info = build_vector_index(vectors)
-        import logging
+    faiss_index, factory, faiss_info = build_vector_index(vectors)
+    import logging
 
-        import bm25s
+    import bm25s
 
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
-        bm25 = bm25s.BM25()
-        bm25.index([analyzer.terms(bm25_text(p)) for p in passages], show_progress=False)
-        doc_no = {d.source: i for i, d in enumerate(docs)}
-        passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
-        extra = np.array(
-            [(i, doc_no[loc.source]) for i, p in enumerate(passages) for loc in p.also_at if loc.source in doc_no],
-            dtype=np.int32,
-        ).reshape(-1, 2)
-        data = IndexData(
-            passages=passages,
-            vectors=vectors,
-            faiss_index=faiss_index,
-            faiss_factory=factory,
-            bm25=bm25,
-            passage_doc=passage_doc,
-            extra_doc_pairs=extra,
-            embed_keys=np.array(keys, dtype="S32"),
-            manifest={
-                "model": {
-                    "id": enc.model_id,
-                    "dim": enc.dim,
-                    "query_prefix": enc.query_prefix,
-                    "passage_prefix": enc.passage_prefix,
-                    "runtime": type(enc).__name__,
-                },
-                "embed": {"headings": s.embed_headings},
-                "chunker": chunk_cfg.as_dict(),
-                "analyzer": analyzer.settings(),
-                "bm25": {"k1": bm25.k1, "b": bm25.b, "method": bm25.method},
-                "faiss": faiss_info,
-                "corpus": {
-                    "paths": [str(r) for r in roots],
-                    "fingerprint": fingerprint,
-                    "skipped": [{"source": src, "reason": why} for src, why in report.skipped],
-                },
-                "counts": {"documents": len(docs), "embedded": len(todo), "reused": len(passages) - len(todo)},
-                "documents": [_doc_entry(d, int((passage_doc == i).sum())) for i, d in enumerate(docs)],
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+    bm25 = bm25s.BM25()
+    bm25.index([analyzer.terms(bm25_text(p)) for p in passages], show_progress=False)
+    doc_no = {d.source: i for i, d in enumerate(docs)}
+    passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
+    extra = np.array(
+        [(i, doc_no[loc.source]) for i, p in enumerate(passages) for loc in p.also_at if loc.source in doc_no],
+        dtype=np.int32,
+    ).reshape(-1, 2)
+    data = IndexData(
+        passages=passages,
+        vectors=vectors,
+        faiss_index=faiss_index,
+        faiss_factory=factory,
+        bm25=bm25,
+        passage_doc=passage_doc,
+        extra_doc_pairs=extra,
+        embed_keys=np.array(keys, dtype="S32"),
+        manifest={
+            "model": {
+                "id": enc.model_id,
+                "dim": enc.dim,
+                "query_prefix": enc.query_prefix,
+                "passage_prefix": enc.passage_prefix,
+                "runtime": type(enc).__name__,
             },
-        )
-        write_index(index_dir, data)
+            "embed": {"headings": s.embed_headings},
+            "chunker": chunk_cfg.as_dict(),
+            "analyzer": analyzer.settings(),
+            "bm25": {"k1": bm25.k1, "b": bm25.b, "method": bm25.method},
+            "faiss": faiss_info,
+            "corpus": {
+                "paths": [str(r) for r in roots],
+                "fingerprint": fingerprint,
+                "skipped": [{"source": src, "reason": why} for src, why in report.skipped],
+            },
+            "counts": {"documents": len(docs), "embedded": len(todo), "reused": len(passages) - len(todo)},
+            "documents": [_doc_entry(d, int((passage_doc == i).sum())) for i, d in enumerate(docs)],
+        },
+    )
+    write_index(index_dir, data)
 
     new_docs = {d.source: d.content_hash for d in docs}
     return BuildReport(
@@ -308,7 +321,7 @@ def ensure_default_index(settings: Settings, notice: Callable[[str], None] = _no
     r = build_index([corpus], index_dir, settings)
     notice(f"Indexed {r.documents} documents, {r.passages} passages in {r.seconds:.1f} s.")
     for src, why in r.skipped:
-        notice(f"skipped {src}: {why}")
+        notice(clean(f"skipped {src}: {why}"))
     return index_dir
 
 

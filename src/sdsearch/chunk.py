@@ -136,11 +136,12 @@ def _pack(units: list[tuple[int, int]], cfg: ChunkSettings) -> list[tuple[int, i
         return [(units[0][0], units[-1][1])]
     out: list[tuple[int, int]] = []
     i = 0
+    first_new = 0  # the first sentence no earlier piece holds: every piece must reach it
     while i < len(units):
         start = units[i][0]
         remaining = units[-1][1] - start
         target = remaining / math.ceil(remaining / cfg.max_chars)  # even pieces for what is left
-        j = i
+        j = max(i, first_new)
         while j + 1 < len(units):
             cur, nxt = units[j][1] - start, units[j + 1][1] - start
             # Stop at the target, before overflowing, or where one more sentence overshoots
@@ -149,8 +150,14 @@ def _pack(units: list[tuple[int, int]], cfg: ChunkSettings) -> list[tuple[int, i
                 break
             j += 1
         out.append((start, units[j][1]))
+        if j + 1 >= len(units):
+            break
+        # Overlap: repeat up to `overlap_sentences` sentences, as many as fit beside a new one.
         step_back = min(cfg.overlap_sentences, j - i)
-        i = j + 1 - step_back if j + 1 < len(units) else j + 1
+        while step_back and units[j + 1][1] - units[j + 1 - step_back][0] > cfg.max_chars:
+            step_back -= 1
+        first_new = j + 1
+        i = j + 1 - step_back
     return out
 
 

@@ -224,18 +224,29 @@ def _progress_bar() -> Any:
 def search_cmd(query: str, k: int, json_out: bool, mode: str | None, gemeente: str | None, year: str | None, doc_type: str | None, index_dir: Path | None) -> None:
     """Ranked passages for QUERY, with citations. QUERY "-" reads one query per line from stdin."""
     from . import api
-    from .render import format_hits, hits_json
+    from .render import clean, format_hits, hits_json
+    from .retrieve import QueryError
 
     s = _settings()
     colour = _colour(json_out)
+    failed = 0
     for q in _queries(query):
-        hits = api.search(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, mode=mode, settings=s)
+        try:
+            hits = api.search(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, mode=mode, settings=s)
+        except QueryError as e:
+            if query != "-":
+                raise
+            failed += 1  # in a batch, one unusable line must not stop the others
+            click.echo(f"sdsearch: {clean(str(e))}", err=True)
+            continue
         if json_out:
             click.echo(hits_json(q, hits))
         else:
             if query == "-":
-                click.echo(f"» {q}")
+                click.echo(f"» {clean(q)}")
             click.echo(format_hits(hits, colour=colour))
+    if failed:
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command("ask")
@@ -248,18 +259,29 @@ def search_cmd(query: str, k: int, json_out: bool, mode: str | None, gemeente: s
 def ask_cmd(question: str, k: int, json_out: bool, gemeente: str | None, year: str | None, doc_type: str | None, index_dir: Path | None) -> None:
     """The answer to QUESTION with its sources. QUESTION "-" reads one per line from stdin."""
     from . import api
-    from .render import answer_json, format_answer
+    from .render import answer_json, clean, format_answer
+    from .retrieve import QueryError
 
     s = _settings()
     colour = _colour(json_out)
+    failed = 0
     for q in _queries(question):
-        ans = api.ask(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, settings=s)
+        try:
+            ans = api.ask(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, settings=s)
+        except QueryError as e:
+            if question != "-":
+                raise
+            failed += 1  # in a batch, one unusable line must not stop the others
+            click.echo(f"sdsearch: {clean(str(e))}", err=True)
+            continue
         if json_out:
             click.echo(answer_json(ans))
         else:
             if question == "-":
-                click.echo(f"» {q}")
+                click.echo(f"» {clean(q)}")
             click.echo(format_answer(ans, colour=colour))
+    if failed:
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command("info")
@@ -270,6 +292,7 @@ def ask_cmd(question: str, k: int, json_out: bool, gemeente: str | None, year: s
 def info_cmd(index_dir: Path | None, verify: bool, json_out: bool) -> None:
     """What the index holds: model, settings, documents and passage counts."""
     from .api import default_index
+    from .render import clean
     from .store import open_index
 
     idx = open_index(index_dir or default_index(), verify=True if verify else None)
@@ -286,10 +309,10 @@ def info_cmd(index_dir: Path | None, verify: bool, json_out: bool) -> None:
     click.echo(f"passages:  {m.get('counts', {}).get('passages')} from {len(idx.documents)} documents")
     for d in idx.documents:
         meta = " · ".join(str(x) for x in (d.get("gemeente"), d.get("doc_type"), d.get("year")) if x)
-        click.echo(f"  {d['source']}  [{meta}]  {d.get('passages')} passages")
+        click.echo(clean(f"  {d['source']}  [{meta}]  {d.get('passages')} passages"))
     skipped = m.get("corpus", {}).get("skipped", [])
     for sk in skipped:
-        click.echo(f"  skipped: {sk['source']}: {sk['reason']}")
+        click.echo(clean(f"  skipped: {sk['source']}: {sk['reason']}"))
     if verify:
         click.echo("verify:    all files match their checksums")
 
