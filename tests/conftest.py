@@ -15,6 +15,8 @@ CORPUS = ROOT / "corpus"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Readers must really run in tests; test_incremental switches the extraction cache back on.
+os.environ["SDSEARCH_NO_EXTRACT_CACHE"] = "1"
 
 
 class FakeEncoder:

@@ -15,6 +15,17 @@ from typing import Any
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 
 
+def cache_root() -> Path:
+    """``$SDSEARCH_CACHE``, else ``$XDG_CACHE_HOME/sdsearch``, else ``~/.cache/sdsearch``."""
+    env = os.environ.get("SDSEARCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "sdsearch"
+    return Path.home() / ".cache" / "sdsearch"
+
+
 class ConfigError(ValueError):
     """A setting has a value sdsearch cannot use."""
 

@@ -225,8 +225,13 @@ def read_document(
         raise IngestError("too large to read into memory") from None
     except OSError as e:
         raise IngestError(f"cannot read file: {e.strerror or e}") from None
+    content_hash = hashlib.sha256(raw).hexdigest()
+    suffix = path.suffix.lower()
     try:
-        ex = fn(path)
+        ex = extract_cache.load(content_hash, suffix)
+        if ex is None:
+            ex = fn(path)
+            extract_cache.save(content_hash, suffix, ex)
     except IngestError:
         raise
     except MemoryError:
@@ -254,7 +259,7 @@ def read_document(
         doc_type=meta["doc_type"],
         blocks=tuple(ex.blocks),
         page_starts=tuple(ex.page_starts),
-        content_hash=hashlib.sha256(raw).hexdigest(),
+        content_hash=content_hash,
     )
     return doc, ex.notes
 
@@ -290,6 +295,7 @@ def ingest(paths: Iterable[Path], root: Path | None = None, max_file_mb: float |
 
 
 # Readers register themselves on import.
+from . import cache as extract_cache  # noqa: E402
 from . import docx as _docx  # noqa: E402,F401
 from . import html as _html  # noqa: E402,F401
 from . import pdf as _pdf  # noqa: E402,F401
