@@ -134,6 +134,32 @@ def _queries(arg: str) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
+def _answer_each(arg: str, answer: Callable[[str], str], show_query: bool) -> None:
+    """Answer the query ``arg`` — or, for "-", every line of stdin in one process.
+
+    In a stdin batch an unusable line is reported and skipped (exit 1 at the end), so one
+    bad line does not stop the rest.
+    """
+    from .render import clean
+    from .retrieve import QueryError
+
+    failed = 0
+    for q in _queries(arg):
+        try:
+            out = answer(q)
+        except QueryError as e:
+            if arg != "-":
+                raise
+            failed += 1
+            click.echo(f"sdsearch: {clean(str(e))}", err=True)
+            continue
+        if arg == "-" and show_query:
+            click.echo(f"» {clean(q)}")
+        click.echo(out)
+    if failed:
+        sys.exit(EXIT_ERROR)
+
+
 index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None, help="Index folder (default: ./index).")
 filter_options = [
     click.option("--gemeente", "-g", default=None, help="Only this gemeente (comma-separated for several)."),
@@ -224,29 +250,16 @@ def _progress_bar() -> Any:
 def search_cmd(query: str, k: int, json_out: bool, mode: str | None, gemeente: str | None, year: str | None, doc_type: str | None, index_dir: Path | None) -> None:
     """Ranked passages for QUERY, with citations. QUERY "-" reads one query per line from stdin."""
     from . import api
-    from .render import clean, format_hits, hits_json
-    from .retrieve import QueryError
+    from .render import format_hits, hits_json
 
     s = _settings()
     colour = _colour(json_out)
-    failed = 0
-    for q in _queries(query):
-        try:
-            hits = api.search(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, mode=mode, settings=s)
-        except QueryError as e:
-            if query != "-":
-                raise
-            failed += 1  # in a batch, one unusable line must not stop the others
-            click.echo(f"sdsearch: {clean(str(e))}", err=True)
-            continue
-        if json_out:
-            click.echo(hits_json(q, hits))
-        else:
-            if query == "-":
-                click.echo(f"» {clean(q)}")
-            click.echo(format_hits(hits, colour=colour))
-    if failed:
-        sys.exit(EXIT_ERROR)
+
+    def answer(q: str) -> str:
+        hits = api.search(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, mode=mode, settings=s)
+        return hits_json(q, hits) if json_out else format_hits(hits, colour=colour)
+
+    _answer_each(query, answer, show_query=not json_out)
 
 
 @cli.command("ask")
@@ -259,29 +272,16 @@ def search_cmd(query: str, k: int, json_out: bool, mode: str | None, gemeente: s
 def ask_cmd(question: str, k: int, json_out: bool, gemeente: str | None, year: str | None, doc_type: str | None, index_dir: Path | None) -> None:
     """The answer to QUESTION with its sources. QUESTION "-" reads one per line from stdin."""
     from . import api
-    from .render import answer_json, clean, format_answer
-    from .retrieve import QueryError
+    from .render import answer_json, format_answer
 
     s = _settings()
     colour = _colour(json_out)
-    failed = 0
-    for q in _queries(question):
-        try:
-            ans = api.ask(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, settings=s)
-        except QueryError as e:
-            if question != "-":
-                raise
-            failed += 1  # in a batch, one unusable line must not stop the others
-            click.echo(f"sdsearch: {clean(str(e))}", err=True)
-            continue
-        if json_out:
-            click.echo(answer_json(ans))
-        else:
-            if question == "-":
-                click.echo(f"» {clean(q)}")
-            click.echo(format_answer(ans, colour=colour))
-    if failed:
-        sys.exit(EXIT_ERROR)
+
+    def answer(q: str) -> str:
+        ans = api.ask(q, k=k, index=index_dir, gemeente=gemeente, year=year, doc_type=doc_type, settings=s)
+        return answer_json(ans) if json_out else format_answer(ans, colour=colour)
+
+    _answer_each(question, answer, show_query=not json_out)
 
 
 @cli.command("info")

@@ -104,6 +104,26 @@ def infer_metadata(source: str) -> dict[str, Any]:
     return meta
 
 
+_GEMEENTE_IN_TEXT = re.compile(r"\b[Gg]emeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)")
+
+
+def meta_hints(blob: str, year_text: str = "") -> dict[str, Any]:
+    """Gemeente, year and document type from a file's own metadata text (title, subject, ...).
+
+    The year is looked for in ``year_text`` (e.g. the title or a date field) first, then in ``blob``.
+    """
+    meta: dict[str, Any] = {}
+    if m := _YEAR.search(year_text) or _YEAR.search(blob):
+        meta["year"] = int(m.group(1))
+    for w in re.findall(r"[A-Za-z]+", blob.lower()):
+        if w in DOC_TYPES:
+            meta["doc_type"] = DOC_TYPES[w]
+            break
+    if m := _GEMEENTE_IN_TEXT.search(blob):
+        meta["gemeente"] = m.group(1)
+    return meta
+
+
 def load_manifest(root: Path) -> dict[str, dict[str, Any]]:
     """Read ``corpus.toml`` in ``root``: a mapping from relative path to its metadata."""
     path = root / MANIFEST_NAME

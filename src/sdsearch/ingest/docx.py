@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Block
-from . import DOC_TYPES, Extracted, IngestError, reader
+from . import Extracted, IngestError, meta_hints, reader
 
 _HEADING_STYLE = re.compile(r"^(?:heading|kop)\s*([1-9])\b", re.I)
 _TITLE_STYLE = re.compile(r"^(?:title|titel)$", re.I)
 _LIST_STYLE = re.compile(r"\b(?:list|lijst|opsomming|bullet)", re.I)
-_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MAX_BOLD_HEADING = 100
 
@@ -187,16 +186,8 @@ def read_docx(path: Path) -> Extracted:
             out.page_break(start + min(len(text), len(_squash(raw[:b]))))
     cp = document.core_properties
     title = _squash(cp.title or "") or None
-    meta: dict[str, Any] = {}
     blob = " ".join(_squash(x or "") for x in (cp.title, cp.subject, cp.keywords, cp.author, cp.category))
-    if m := _YEAR.search(title or ""):
-        meta["year"] = int(m.group(1))
-    for w in re.findall(r"[A-Za-z]+", blob.lower()):
-        if w in DOC_TYPES:
-            meta["doc_type"] = DOC_TYPES[w]
-            break
-    if m := re.search(r"\b[Gg]emeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)", blob):
-        meta["gemeente"] = m.group(1)
+    meta = meta_hints(blob, title or "")
     text = "".join(out.parts)
     if title is None:
         title = next((text[b.start : b.end] for b in out.blocks if b.kind == "heading" and b.level == 1), None)

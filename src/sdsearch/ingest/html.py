@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Block
-from . import DOC_TYPES, Extracted, IngestError, reader
+from . import Extracted, IngestError, meta_hints, reader
 from .text import BOILERPLATE
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
 _DROP_TAGS = {"script", "style", "noscript", "template", "nav", "aside", "form", "iframe", "svg", "canvas", "button"}
 _DROP_TAGS |= {"select", "input", "dialog", "object", "embed", "head"}
 _DROP_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog")
@@ -227,7 +226,6 @@ def _page_meta(tree: Any) -> tuple[str | None, dict[str, Any]]:
         key = (m.attributes.get("name") or m.attributes.get("property") or "").lower()
         if key and m.attributes.get("content"):
             metas[key] = _squash(m.attributes["content"] or "")
-    meta: dict[str, Any] = {}
     blob = " ".join(
         [title]
         + [
@@ -245,14 +243,7 @@ def _page_meta(tree: Any) -> tuple[str | None, dict[str, Any]]:
             )
         ]
     )
-    if m := _YEAR.search(metas.get("dcterms.date") or metas.get("dc.date") or "") or _YEAR.search(title):
-        meta["year"] = int(m.group(1))
-    for w in re.findall(r"[A-Za-z]+", blob.lower()):
-        if w in DOC_TYPES:
-            meta["doc_type"] = DOC_TYPES[w]
-            break
-    if m := re.search(r"\b[Gg]emeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)", blob):
-        meta["gemeente"] = m.group(1)
+    meta = meta_hints(blob, f"{metas.get('dcterms.date') or metas.get('dc.date') or ''} {title}")
     return title or metas.get("og:title") or metas.get("dc.title") or None, meta
 
 

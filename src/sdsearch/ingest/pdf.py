@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..types import Block
-from . import DOC_TYPES, Extracted, IngestError, reader
+from . import Extracted, IngestError, meta_hints, reader
 
-_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:(?:van|of|/)\s*\d{1,4})?$|^[ivxlc]{1,6}$",
     re.I,
@@ -315,17 +314,8 @@ def _file_meta(info: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     title = re.sub(r"\.(docx?|pptx?|pdf|indd)$", "", title, flags=re.I).strip()
     if title.lower() in {"", "untitled", "naamloos", "titel", "title"}:
         title = ""
-    meta: dict[str, Any] = {}
     blob = " ".join(s(info.get(k)) for k in ("Title", "Subject", "Author", "Keywords"))
-    if m := _YEAR.search(title or blob):
-        meta["year"] = int(m.group(1))
-    for w in re.findall(r"[A-Za-z]+", blob.lower()):
-        if w in DOC_TYPES:
-            meta["doc_type"] = DOC_TYPES[w]
-            break
-    if m := re.search(r"\bgemeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)", blob):
-        meta["gemeente"] = m.group(1)
-    return title or None, meta
+    return title or None, meta_hints(blob, title)
 
 
 @reader(".pdf")
