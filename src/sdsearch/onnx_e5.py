@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import cache_root
+
 if TYPE_CHECKING:  # pragma: no cover
     pass
 
@@ -80,18 +82,6 @@ def weights_path() -> Path | None:
         if p.is_file():
             return p
     return None
-
-
-def cache_root() -> Path:
-    """``$SDSEARCH_CACHE``, else ``$XDG_CACHE_HOME/sdsearch``, else ``~/.cache/sdsearch``."""
-    env = os.environ.get("SDSEARCH_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "sdsearch"
-    return Path.home() / ".cache" / "sdsearch"
-
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
