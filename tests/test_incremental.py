@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, FakeEncoder
-from test_readers import make_report_pdf
 
 from sdsearch import ingest as ingest_mod
 from sdsearch.api import build_index
 from sdsearch.config import Settings
+
+from conftest import ROOT, FakeEncoder
+from test_readers import make_report_pdf
 
 
 @pytest.fixture
