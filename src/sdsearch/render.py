@@ -53,6 +53,26 @@ def _bold(s: str, colour: bool) -> str:
     return f"\x1b[1m{s}\x1b[0m" if colour else s
 
 
+def snippet(text: str, terms: Sequence[str], max_chars: int) -> str:
+    """At most ``max_chars`` of ``text``: the window of sentences holding the most matched words."""
+    if len(text) <= max_chars:
+        return text
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?:;] ", text)]
+    pats = [re.compile(r"\b" + re.escape(t) + r"\b", re.I) for t in terms]
+
+    def hits_in(a: int) -> int:
+        window = text[a : a + max_chars]
+        return sum(1 for p in pats if p.search(window))
+
+    best = max(starts, key=lambda a: (hits_in(a), -a)) if pats else 0
+    end = best + max_chars
+    piece = text[best:end]
+    if end < len(text):
+        cut = piece.rfind(" ")
+        piece = piece[: cut if cut > 0 else max_chars] + " …"
+    return ("… " if best > 0 else "") + piece
+
+
 def format_hits(hits: Sequence[Hit], colour: bool = False, max_chars: int = 400, w: int | None = None) -> str:
     """Ranked hits as readable text: citation line, then the (shortened) passage."""
     w = w or width()
@@ -62,10 +82,7 @@ def format_hits(hits: Sequence[Hit], colour: bool = False, max_chars: int = 400,
     for h in hits:
         head = textwrap.fill(f"{h.rank}. {clean(h.citation)}", width=w - 9, subsequent_indent="   ")
         out.append(_bold(head, colour) + _dim(f"  [{h.score:.3f}]", colour))
-        text = " ".join(h.text.split())
-        if len(text) > max_chars:
-            cut = text.rfind(" ", 0, max_chars)
-            text = text[: cut if cut > 0 else max_chars] + " …"
+        text = snippet(" ".join(h.text.split()), h.matched_terms, max_chars)
         out.append(_highlight(_wrap(text, "   ", w), h.matched_terms, colour))
         if h.matched_terms and not colour:  # without colour, name the words that matched
             out.append(_wrap("gevonden: " + ", ".join(h.matched_terms), "   ", w))
