@@ -109,10 +109,7 @@ _SPLIT_MARGIN = 0.75
 
 @lru_cache(maxsize=1)
 def _lexicon() -> dict[str, float]:
-    try:
-        import wordfreq
-    except ImportError:  # decompounding is an improvement, not a requirement
-        return {}
+    import wordfreq
     lex: dict[str, float] = {}
     floor = 10 ** (_MIN_ZIPF - 9)  # zipf = log10(frequency per word) + 9
     for w, f in wordfreq.get_frequency_dict("nl").items():
