@@ -6,7 +6,8 @@
 
 The default corpus and index are ``corpus/`` and ``index/`` in the working directory (or
 in the sdsearch checkout when the working directory has no ``corpus/``); ``search`` and
-``ask`` build the default index on first use, and rebuild it when ``corpus/`` changed.
+``ask`` build the default index on first use, and update it when ``corpus/`` changed
+(checked on the first search of each process).
 """
 
 from __future__ import annotations
@@ -285,6 +286,7 @@ def _doc_entry(d: Document, n_passages: int) -> dict[str, Any]:
 # --- searching --------------------------------------------------------------------------
 
 _RETRIEVERS: dict[tuple[str, str, Settings], Retriever] = {}
+_ENSURED: set[tuple[str, str]] = set()  # (corpus, index) pairs checked in this process
 
 
 def _notice(msg: str) -> None:
@@ -329,7 +331,12 @@ def get_retriever(index: str | Path | None = None, settings: Settings | None = N
     """A cached ``Retriever`` for ``index`` (default index built on first use)."""
     s = settings or Settings.load()
     if index is None:
-        index_dir = ensure_default_index(s)
+        # Checking the corpus walks every file: do it on the first search of a process only.
+        corpus_key = (str(default_corpus().resolve()), str(default_index().resolve()))
+        if corpus_key not in _ENSURED:
+            ensure_default_index(s)
+            _ENSURED.add(corpus_key)
+        index_dir = default_index()
     else:
         index_dir = Path(index)
     gen = current_generation(index_dir) if index_dir.exists() else None

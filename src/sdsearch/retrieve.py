@@ -184,6 +184,10 @@ class Retriever:
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
         self._shingle_cache: dict[int, frozenset[str]] = {}
+        # The other documents a repeated passage occurs in, looked up per candidate when ranking.
+        self._extra_docs: dict[int, list[int]] = {}
+        for passage, doc in index.extra_doc_pairs.tolist():
+            self._extra_docs.setdefault(passage, []).append(doc)
         if encoder is not None:
             want = index.manifest.get("model", {})
             if want.get("id") != encoder.model_id or int(want.get("dim", encoder.dim)) != encoder.dim:
@@ -368,12 +372,8 @@ class Retriever:
         if not named:
             return
         lift = boost * max(scores.values())
-        pairs = self.index.extra_doc_pairs
         for i in scores:
-            in_named = int(self.index.passage_doc[i]) in named or (
-                len(pairs) > 0 and bool(np.isin(pairs[pairs[:, 0] == i, 1], list(named)).any())
-            )
-            if in_named:
+            if int(self.index.passage_doc[i]) in named or not named.isdisjoint(self._extra_docs.get(i, ())):
                 scores[i] += lift
 
     def _present(self, p: Passage, filters: Filters | None) -> Passage:
