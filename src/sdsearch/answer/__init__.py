@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .retrieve import Filters, Retriever
-from .text import _lexicon, fold, sentence_spans, stopwords
-from .types import Answer, AnswerSentence, Hit
+from ..retrieve import Filters, Retriever
+from ..analysis import _lexicon, fold, sentence_spans, stopwords
+from ..types import Answer, AnswerSentence, Hit
 
 # --- patterns for facts ------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ def counted_word(question: str) -> str | None:
 
 
 def _stems(text: str) -> set[str]:
-    from .text import stem
+    from ..analysis import stem
 
     return {stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold(text)) if w not in stopwords()}
 
@@ -310,13 +310,7 @@ class QuestionInfo:
 
 def _idf(retriever: Retriever, term: str) -> float:
     """BM25-style IDF of ``term`` over the index's passages; unseen terms get the highest."""
-    n = max(1, len(retriever.index))
-    bm25 = retriever.index.bm25
-    tid = bm25.vocab_dict.get(term)
-    df = 0
-    if tid is not None:
-        df = int((bm25.get_scores_from_ids([tid]) > 0).sum())
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return retriever.index.sparse.idf(term)
 
 
 # Words after which a Dutch question has a noun or name: articles, determiners, prepositions.
