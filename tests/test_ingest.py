@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sdsearch.ingest import IngestError, infer_metadata, ingest, read_document
-from sdsearch.ingest.text import parse_markdown, parse_plain
+from sdsearch.ingest.plain import parse_markdown, parse_plain
 
 from conftest import CORPUS, write_corpus
 
@@ -114,7 +114,7 @@ def test_windows_1252_is_read_with_a_note(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content, reason",
-    [(b"", "empty file"), (b"\x00\x01\x02binary\x00" * 20, "binary"), (b"   \n\n", "empty file")],
+    [(b"", "leeg bestand"), (b"\x00\x01\x02binary\x00" * 20, "binaire gegevens"), (b"   \n\n", "leeg bestand")],
 )
 def test_bad_files_are_skipped_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
     corpus = write_corpus(tmp_path / "c", {"goed.txt": "Wmo\nDe Wmo helpt inwoners.\n"})
@@ -125,5 +125,5 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path: Path, content: bytes, rea
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(IngestError, match="no such file or folder"):
+    with pytest.raises(IngestError, match="bestand of map bestaat niet"):
         ingest([tmp_path / "bestaat-niet"])

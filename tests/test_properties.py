@@ -18,11 +18,19 @@ from hypothesis import strategies as st
 
 from sdsearch.chunk import ChunkSettings, chunk, chunk_document, passage_id
 from sdsearch.ingest import IngestError, read_document
-from sdsearch.ingest.text import parse_markdown, parse_plain
-from sdsearch.text import sentence_spans
+from sdsearch.ingest.plain import parse_markdown, parse_plain
+from sdsearch.analysis import sentence_spans
 from sdsearch.types import Document
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _readers_really_run():
+    """The extraction cache is off here, so every test runs the readers (ingest reads no environment)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sdsearch.ingest.cache.CACHED_SUFFIXES", frozenset())
+        yield
 
 # --- Dutch-like reports -------------------------------------------------------------------
 

@@ -1,60 +1,57 @@
 """Ingest: files in a corpus folder → ``Document``s with text, blocks, pages and metadata.
 
-One reader per format lives in its own module and registers itself with ``@reader``;
-adding a format is one new file plus an import at the bottom of this one.
-Metadata comes from the corpus manifest (``corpus.toml``), then from what the reader
-found in the file, then from the file and folder names.
+The rooms of this package:
+
+* ``discover``  — which files a folder holds; refusing non-files, huge and unreadable files
+* ``registry``  — ``Extracted`` (what a reader returns) and the readers by suffix
+* ``blocks``    — the text-and-blocks builder the PDF, HTML and DOCX readers share
+* ``plain``, ``pdf``, ``html``, ``docx`` — one reader per format
+* ``cache``     — extracted documents cached by content hash
+* ``metadata``  — gemeente / year / type / title from corpus.toml, file properties, names
+
+This module runs them: ``read_document`` for one file, ``ingest`` for folders.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import stat
-import tomllib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..types import Block, Document
+from ..errors import IngestError
+from ..types import Document
+from . import cache as extract_cache
+from . import docx as _docx  # noqa: F401  (readers register themselves on import)
+from . import html as _html  # noqa: F401
+from . import pdf as _pdf  # noqa: F401
+from . import plain as _plain  # noqa: F401
+from .discover import check_file, discover, display_name, os_reason
+from .metadata import DOC_TYPES, MANIFEST_NAME, infer_metadata, load_manifest, meta_hints, title_from
+from .registry import READERS, Extracted, reader
 
-MANIFEST_NAME = "corpus.toml"
 # Files above this size are skipped unless a caller sets another limit: a 200 MB text
 # export would take hours to embed and gigabytes to hold (``Settings.max_file_mb``).
 MAX_FILE_MB = 50.0
 
-
-class IngestError(Exception):
-    """A file cannot be read; the message is one line that says why."""
-
-
-@dataclass
-class Extracted:
-    """What a reader returns: text plus structure, before metadata is settled."""
-
-    text: str
-    blocks: list[Block]
-    page_starts: list[int] = field(default_factory=list)
-    title: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # gemeente / year / doc_type hints
-    notes: list[str] = field(default_factory=list)  # things the user should know (e.g. encoding)
-
-
-ReaderFn = Callable[[Path], Extracted]
-READERS: dict[str, ReaderFn] = {}
-
-
-def reader(*suffixes: str) -> Callable[[ReaderFn], ReaderFn]:
-    """Register a reader for file suffixes (lower case, with the dot)."""
-
-    def register(fn: ReaderFn) -> ReaderFn:
-        for s in suffixes:
-            READERS[s.lower()] = fn
-        return fn
-
-    return register
+__all__ = [
+    "DOC_TYPES",
+    "MANIFEST_NAME",
+    "MAX_FILE_MB",
+    "READERS",
+    "Extracted",
+    "IngestError",
+    "IngestReport",
+    "discover",
+    "display_name",
+    "infer_metadata",
+    "ingest",
+    "load_manifest",
+    "meta_hints",
+    "read_document",
+    "reader",
+]
 
 
 @dataclass
@@ -64,159 +61,23 @@ class IngestReport:
     notes: list[tuple[str, str]]  # (source, note)
 
 
-# --- metadata -------------------------------------------------------------------------
-
-DOC_TYPES = {
-    "jaarstukken": "jaarstukken",
-    "jaarrekening": "jaarstukken",
-    "jaarverslag": "jaarverslag",
-    "programmabegroting": "programmabegroting",
-    "begroting": "programmabegroting",
-    "voorjaarsnota": "voorjaarsnota",
-    "kadernota": "kadernota",
-    "bestuursrapportage": "bestuursrapportage",
-    "burap": "bestuursrapportage",
-    "programmaverantwoording": "jaarverslag",
-}
-_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
-_FILLER = {"sociaal", "domein", "programma", "hoofdstuk", "deel", "concept", "definitief", "versie", "def", "final", "nl"}
-
-
-def infer_metadata(source: str) -> dict[str, Any]:
-    """Guess gemeente, year and document type from a relative path like ``Velsen/2022/jaarverslag.pdf``."""
-    parts = [p for p in re.split(r"[/\\]", source) if p]
-    stem_parts = parts[:-1] + [Path(parts[-1]).stem] if parts else []
-    words = [w for p in stem_parts for w in re.split(r"[-_ .]+", p) if w]
-    meta: dict[str, Any] = {}
-    for w in words:
-        lw = w.lower()
-        if "doc_type" not in meta and lw in DOC_TYPES:
-            meta["doc_type"] = DOC_TYPES[lw]
-    years = [int(m.group(1)) for p in stem_parts for m in _YEAR.finditer(p)]
-    if years:
-        meta["year"] = years[0]
-    for w in words:
-        lw = w.lower()
-        if lw in DOC_TYPES or lw in _FILLER or _YEAR.fullmatch(w) or not w.isalpha() or len(w) < 3:
-            continue
-        meta["gemeente"] = w[:1].upper() + w[1:]
-        break
-    return meta
-
-
-_GEMEENTE_IN_TEXT = re.compile(r"\b[Gg]emeente\s+([A-Z][\w'-]+(?:\s+[a-z]{1,3}\s+[A-Z][\w'-]+)?)")
-
-
-def meta_hints(blob: str, year_text: str = "") -> dict[str, Any]:
-    """Gemeente, year and document type from a file's own metadata text (title, subject, ...).
-
-    The year is looked for in ``year_text`` (e.g. the title or a date field) first, then in ``blob``.
-    """
-    meta: dict[str, Any] = {}
-    if m := _YEAR.search(year_text) or _YEAR.search(blob):
-        meta["year"] = int(m.group(1))
-    for w in re.findall(r"[A-Za-z]+", blob.lower()):
-        if w in DOC_TYPES:
-            meta["doc_type"] = DOC_TYPES[w]
-            break
-    if m := _GEMEENTE_IN_TEXT.search(blob):
-        meta["gemeente"] = m.group(1)
-    return meta
-
-
-def load_manifest(root: Path) -> dict[str, dict[str, Any]]:
-    """Read ``corpus.toml`` in ``root``: a mapping from relative path to its metadata."""
-    path = root / MANIFEST_NAME
-    if not path.is_file():
-        return {}
+def _extract(path: Path, content_hash: str, use_cache: bool, cache_dir: Path | None) -> Extracted:
+    """Run the file's reader (or take its result from the cache); any failure becomes an ``IngestError``."""
+    fn = READERS[path.suffix.lower()]
+    suffix = path.suffix.lower()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise IngestError(f"cannot read corpus manifest {path}: {e}") from None
-    out: dict[str, dict[str, Any]] = {}
-    for entry in data.get("document", []):
-        if not isinstance(entry, dict) or "path" not in entry:
-            raise IngestError(f"{path}: every [[document]] needs a path")
-        out[str(entry["path"]).replace("\\", "/")] = entry
-    return out
-
-
-def _title_from(source: str, meta: dict[str, Any]) -> str:
-    if meta.get("doc_type") and meta.get("year"):
-        return f"{str(meta['doc_type']).capitalize()} {meta['year']}"
-    return Path(source).stem.replace("_", " ").replace("-", " ")
-
-
-# --- discovery and reading ------------------------------------------------------------
-
-
-def display_name(name: str) -> str:
-    """A file name as text that can be printed and stored (undecodable bytes become �)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def discover(paths: Iterable[Path], errors: list[tuple[str, str]] | None = None) -> list[tuple[Path, Path]]:
-    """Files to ingest as ``(root, file)`` pairs, sorted; folders are walked without following links.
-
-    Folders that cannot be listed are added to ``errors`` as ``(folder, reason)``. A path
-    given by name that is neither a file nor a folder (a broken link, a pipe) is returned
-    as a file, so reading it reports why it was skipped.
-    """
-    found: list[tuple[Path, Path]] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_file():
-            found.append((p.parent, p))
-        elif p.is_dir():
-
-            def unreadable(e: OSError, root: Path = p) -> None:
-                if errors is not None and e.filename is not None:
-                    where = Path(e.filename)
-                    rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
-                    errors.append((display_name(rel or "."), f"cannot read folder: {e.strerror or e}"))
-
-            for dirpath, dirnames, filenames in os.walk(p, onerror=unreadable, followlinks=False):
-                links = {d for d in dirnames if not d.startswith(".") and os.path.islink(os.path.join(dirpath, d))}
-                if errors is not None:
-                    for d in sorted(links):  # not followed: a link can loop or lead outside the corpus
-                        rel = (Path(dirpath) / d).relative_to(p).as_posix()
-                        errors.append((display_name(rel), "link to a folder; links to folders are not followed"))
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in links)
-                for name in sorted(filenames):
-                    f = Path(dirpath) / name
-                    if name.startswith(".") or name == MANIFEST_NAME:
-                        continue
-                    if f.suffix.lower() in READERS:
-                        found.append((p, f))
-        elif p.is_symlink() or os.path.lexists(p):
-            found.append((p.parent, p))
-        else:
-            raise IngestError(f"no such file or folder: {p}")
-    return found
-
-
-def _check_file(path: Path, max_bytes: int | None) -> None:
-    """Refuse what is not a regular, readable file of a sensible size, before reading it."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise IngestError("broken link (its target does not exist)" if path.is_symlink() else "file disappeared") from None
-    except OSError as e:
-        raise IngestError(f"cannot read file: {e.strerror or e}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise IngestError("a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        kind = "a named pipe" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
-        raise IngestError(f"not a regular file ({kind})")
-    if max_bytes is not None and st.st_size > max_bytes:
-        mb = st.st_size / 2**20
-        raise IngestError(
-            f"too large ({mb:.0f} MB; the limit is {max_bytes / 2**20:.3g} MB, raise it with SDSEARCH_MAX_FILE_MB)"
-            if mb >= 10
-            else f"too large ({mb:.2g} MB; the limit is {max_bytes / 2**20:.3g} MB, raise it with SDSEARCH_MAX_FILE_MB)"
-        )
-    if not os.access(path, os.R_OK):
-        raise IngestError("cannot read file: permission denied")
+        ex = extract_cache.load(content_hash, suffix, enabled=use_cache, cache_dir=cache_dir)
+        if ex is None:
+            ex = fn(path)
+            extract_cache.save(content_hash, suffix, ex, enabled=use_cache, cache_dir=cache_dir)
+    except IngestError:
+        raise
+    except MemoryError:
+        raise IngestError(f"te groot om als {path.suffix}-bestand te verwerken") from None
+    except Exception as e:  # a reader's library failed on a broken file
+        msg = f"kan {path.suffix}-bestand niet verwerken: {type(e).__name__}: {e}"
+        raise IngestError(msg.splitlines()[0][:300]) from None
+    return ex
 
 
 def read_document(
@@ -224,40 +85,32 @@ def read_document(
     root: Path,
     manifest: dict[str, dict[str, Any]] | None = None,
     max_bytes: int | None = None,
+    extract_cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> tuple[Document, list[str]]:
     """Read one file into a ``Document`` (metadata from manifest, then file, then name).
 
-    Raises ``IngestError`` (one line) for any file that cannot be read: not a regular
-    file, larger than ``max_bytes``, unreadable, binary, or broken for its reader.
+    Raises ``IngestError`` (one Dutch line) for any file that cannot be read: not a
+    regular file, larger than ``max_bytes``, unreadable, binary, or broken for its
+    reader. ``extract_cache``: look up and store the extracted text by content hash
+    (under ``cache_dir``, default ``config.cache_root()``).
     """
-    fn = READERS.get(path.suffix.lower())
-    if fn is None:
-        raise IngestError(f"no reader for {path.suffix or 'files without a suffix'}")
+    if path.suffix.lower() not in READERS:
+        raise IngestError(f"geen lezer voor {path.suffix + '-bestanden' if path.suffix else 'bestanden zonder extensie'}")
     source = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
     try:
         source.encode("utf-8")
     except UnicodeEncodeError:
-        raise IngestError("file name is not valid UTF-8; rename the file") from None
-    _check_file(path, max_bytes)
+        raise IngestError("bestandsnaam is geen geldige UTF-8; geef het bestand een andere naam") from None
+    check_file(path, max_bytes)
     try:
         raw = path.read_bytes()
     except MemoryError:
-        raise IngestError("too large to read into memory") from None
+        raise IngestError("bestand te groot om in het geheugen te lezen") from None
     except OSError as e:
-        raise IngestError(f"cannot read file: {e.strerror or e}") from None
+        raise IngestError(f"bestand niet leesbaar: {os_reason(e)}") from None
     content_hash = hashlib.sha256(raw).hexdigest()
-    suffix = path.suffix.lower()
-    try:
-        ex = extract_cache.load(content_hash, suffix)
-        if ex is None:
-            ex = fn(path)
-            extract_cache.save(content_hash, suffix, ex)
-    except IngestError:
-        raise
-    except MemoryError:
-        raise IngestError(f"too large to parse as {path.suffix}") from None
-    except Exception as e:  # a reader's library failed on a broken file
-        raise IngestError(f"cannot parse {path.suffix} file: {type(e).__name__}: {e}".splitlines()[0][:300]) from None
+    ex = _extract(path, content_hash, extract_cache, cache_dir)
     entry = (manifest or {}).get(source, {})
     inferred = infer_metadata(source)
     meta: dict[str, Any] = {}
@@ -268,7 +121,7 @@ def read_document(
             meta["year"] = int(meta["year"])
         except (TypeError, ValueError, OverflowError):
             meta["year"] = None
-    title = entry.get("title") or ex.title or _title_from(source, meta)
+    title = entry.get("title") or ex.title or title_from(source, meta)
     doc = Document(
         doc_id=source,
         source=source,
@@ -284,11 +137,18 @@ def read_document(
     return doc, ex.notes
 
 
-def ingest(paths: Iterable[Path], root: Path | None = None, max_file_mb: float | None = MAX_FILE_MB) -> IngestReport:
+def ingest(
+    paths: Iterable[Path],
+    root: Path | None = None,
+    max_file_mb: float | None = MAX_FILE_MB,
+    extract_cache: bool = True,
+    cache_dir: Path | None = None,
+) -> IngestReport:
     """Read every supported file under ``paths``; unreadable files are skipped and reported.
 
-    Files above ``max_file_mb`` megabytes are skipped (None or 0: no limit). Raises
-    ``IngestError`` only for a path that does not exist or a broken ``corpus.toml``.
+    Files above ``max_file_mb`` megabytes are skipped (None or 0: no limit). The build
+    passes ``Settings.extract_cache`` and ``Settings.cache_dir``. Raises ``IngestError``
+    only for a path that does not exist or a broken ``corpus.toml``.
     """
     skipped: list[tuple[str, str]] = []
     pairs = discover(paths, errors=skipped)
@@ -302,21 +162,15 @@ def ingest(paths: Iterable[Path], root: Path | None = None, max_file_mb: float |
             manifests[r] = load_manifest(r)
         source = display_name(f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name)
         try:
-            doc, doc_notes = read_document(f, r, manifests[r], max_bytes=max_bytes)
+            doc, doc_notes = read_document(
+                f, r, manifests[r], max_bytes=max_bytes, extract_cache=extract_cache, cache_dir=cache_dir
+            )
         except IngestError as e:
             skipped.append((source, str(e)))
             continue
         if not doc.blocks:
-            skipped.append((source, "no text found"))
+            skipped.append((source, "geen tekst gevonden"))
             continue
         docs.append(doc)
         notes.extend((source, n) for n in doc_notes)
     return IngestReport(docs, skipped, notes)
-
-
-# Readers register themselves on import.
-from . import cache as extract_cache  # noqa: E402
-from . import docx as _docx  # noqa: E402,F401
-from . import html as _html  # noqa: E402,F401
-from . import pdf as _pdf  # noqa: E402,F401
-from . import text as _text  # noqa: E402,F401

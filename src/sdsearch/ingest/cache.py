@@ -3,20 +3,21 @@
 Parsing dominates re-indexing a folder of PDFs (pdfplumber reads ~7 pages/s), while the
 vectors of unchanged passages are re-used anyway. Entries are keyed by the SHA-256 of
 the file's bytes, its format and ``EXTRACT_VERSION``; they live under
-``$SDSEARCH_CACHE/extract`` (default ``~/.cache/sdsearch/extract``), are written
-atomically and are JSON (never pickle). A damaged entry is ignored and rewritten.
+``<cache_root>/extract`` (``config.cache_root``: ``Settings.cache_dir``, default
+``~/.cache/sdsearch``), are written atomically and are JSON (never pickle). A damaged
+entry is ignored and rewritten. Whether the cache is used is the caller's choice
+(``Settings.extract_cache``); this module reads no environment.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from ..config import cache_root
+from ..files import atomic_write_bytes
 from ..types import Block
+from .registry import Extracted
 
 # Bump when a reader changes what it extracts.
 EXTRACT_VERSION = 1
@@ -24,20 +25,19 @@ EXTRACT_VERSION = 1
 CACHED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm", ".xhtml"})
 
 
-def _path(content_hash: str, suffix: str) -> Path:
+def _path(content_hash: str, suffix: str, cache_dir: Path | None) -> Path:
     from .. import __version__
 
-    return cache_root() / "extract" / f"{content_hash}{suffix}.{__version__}.v{EXTRACT_VERSION}.json"
+    root = cache_dir if cache_dir is not None else cache_root()
+    return Path(root) / "extract" / f"{content_hash}{suffix}.{__version__}.v{EXTRACT_VERSION}.json"
 
 
-def load(content_hash: str, suffix: str) -> Any | None:
+def load(content_hash: str, suffix: str, enabled: bool = True, cache_dir: Path | None = None) -> Extracted | None:
     """The cached ``Extracted`` for these bytes, or None."""
-    from . import Extracted
-
-    if suffix not in CACHED_SUFFIXES or os.environ.get("SDSEARCH_NO_EXTRACT_CACHE"):
+    if not enabled or suffix not in CACHED_SUFFIXES:
         return None
     try:
-        d = json.loads(_path(content_hash, suffix).read_text(encoding="utf-8"))
+        d = json.loads(_path(content_hash, suffix, cache_dir).read_text(encoding="utf-8"))
         return Extracted(
             text=d["text"],
             blocks=[Block(b[0], int(b[1]), int(b[2]), int(b[3])) for b in d["blocks"]],
@@ -50,11 +50,10 @@ def load(content_hash: str, suffix: str) -> Any | None:
         return None
 
 
-def save(content_hash: str, suffix: str, ex: Any) -> None:
+def save(content_hash: str, suffix: str, ex: Extracted, enabled: bool = True, cache_dir: Path | None = None) -> None:
     """Store an ``Extracted``; failures (read-only home, full disk) are silently skipped."""
-    if suffix not in CACHED_SUFFIXES or os.environ.get("SDSEARCH_NO_EXTRACT_CACHE"):
+    if not enabled or suffix not in CACHED_SUFFIXES:
         return
-    target = _path(content_hash, suffix)
     data = {
         "text": ex.text,
         "blocks": [[b.kind, b.start, b.end, b.level] for b in ex.blocks],
@@ -64,13 +63,6 @@ def save(content_hash: str, suffix: str, ex: Any) -> None:
         "notes": ex.notes,
     }
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-        os.replace(tmp, target)
+        atomic_write_bytes(_path(content_hash, suffix, cache_dir), json.dumps(data, ensure_ascii=False).encode("utf-8"))
     except (OSError, TypeError, ValueError):
-        try:
-            os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
+        pass

@@ -16,18 +16,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..types import Block
-from . import Extracted, IngestError, meta_hints, reader
+from ..errors import IngestError
+from .blocks import TextBuilder, squash
+from .metadata import meta_hints
+from .registry import Extracted, reader
 
 _HEADING_STYLE = re.compile(r"^(?:heading|kop)\s*([1-9])\b", re.I)
 _TITLE_STYLE = re.compile(r"^(?:title|titel)$", re.I)
 _LIST_STYLE = re.compile(r"\b(?:list|lijst|opsomming|bullet)", re.I)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MAX_BOLD_HEADING = 100
-
-
-def _squash(s: str) -> str:
-    return " ".join(s.replace("\xa0", " ").split())
 
 
 def _style_level(style: Any) -> int | None:
@@ -80,34 +78,16 @@ def _breaks(el: Any, rendered: bool) -> tuple[str, list[int]]:
     return "".join(raw), at
 
 
-class _Out:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.blocks: list[Block] = []
-        self.page_starts: list[int] = [0]
-        self.list_open = False
+class _Out(TextBuilder):
+    """Blocks in body order; list paragraphs in a row share one list block, one item per line."""
 
-    def add(self, kind: str, text: str, level: int = 0, joined: bool = False) -> int:
-        """Append ``text`` as a block (or, ``joined``, as the next line of the open list); its start."""
-        if joined and self.blocks and self.list_open:
-            self.parts.append("\n")
-            self.length += 1
-            start = self.length
-            self.parts.append(text)
-            self.length += len(text)
-            last = self.blocks[-1]
-            self.blocks[-1] = Block(last.kind, last.start, self.length, last.level)
-            return start
-        if self.length:
-            self.parts.append("\n\n")
-            self.length += 2
-        start = self.length
-        self.parts.append(text)
-        self.length += len(text)
-        self.blocks.append(Block(kind, start, self.length, level))  # type: ignore[arg-type]
-        self.list_open = kind == "list"
-        return start
+    def __init__(self) -> None:
+        super().__init__()
+        self.page_starts = [0]
+
+    def item(self, text: str) -> int:
+        """A list paragraph: the next line of the open list, or a new list."""
+        return self.add_line(text) if self.open_kind == "list" else self.start("list", text)
 
     def page_break(self, at: int) -> None:
         if at > self.page_starts[-1]:
@@ -137,13 +117,13 @@ def read_docx(path: Path) -> Extracted:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as e:  # pragma: no cover - a core dependency
-        raise IngestError(f"DOCX support needs python-docx ({e})") from None
+        raise IngestError(f"voor DOCX is python-docx nodig ({e})") from None
     if not zipfile.is_zipfile(path):
-        raise IngestError("not a DOCX file (not a zip archive; an old .doc or encrypted file?)")
+        raise IngestError("geen DOCX-bestand (geen zip-archief; een oud .doc-bestand of versleuteld?)")
     try:
         document = docx.Document(str(path))
     except Exception as e:
-        raise IngestError(f"corrupt DOCX: {type(e).__name__}: {e}".splitlines()[0]) from None
+        raise IngestError(f"beschadigde DOCX: {type(e).__name__}: {e}".splitlines()[0]) from None
     body = document.element.body
     items = _body_items(body)
     rendered = any(True for _ in body.iter(f"{_W}lastRenderedPageBreak"))
@@ -158,37 +138,38 @@ def read_docx(path: Path) -> Extracted:
                     if id(cell._tc) in seen:
                         continue  # a merged cell repeats in every grid column it spans
                     seen.add(id(cell._tc))
-                    cells.append(_squash(cell.text))
+                    cells.append(squash(cell.text))
                 if any(cells):
                     rows.append(" | ".join(cells))
+            out.close()
             if rows:
-                out.add("table", "\n".join(rows))
-            out.list_open = False
+                out.block("table", "\n".join(rows))
             continue
         par = Paragraph(el, document)
         raw, breaks = _breaks(el, rendered)
-        text = _squash(raw)
+        text = squash(raw)
         if not text:
             if breaks:
                 out.page_break(out.length + (2 if out.length else 0))
             continue
         level = _style_level(par.style)
         if level is not None:
-            start = out.add("heading", text, max(1, level))
+            start = out.block("heading", text, max(1, level))
             last_level = max(1, level)
         elif _is_list(par):
-            start = out.add("list", text, joined=True)
+            start = out.item(text)
         elif _all_bold(par) and len(text) <= _MAX_BOLD_HEADING and not text.endswith((".", ":", ";", ",")):
-            start = out.add("heading", text, min(6, last_level + 1))
+            start = out.block("heading", text, min(6, last_level + 1))
         else:
-            start = out.add("paragraph", text)
+            start = out.block("paragraph", text)
         for b in breaks:
-            out.page_break(start + min(len(text), len(_squash(raw[:b]))))
+            out.page_break(start + min(len(text), len(squash(raw[:b]))))
     cp = document.core_properties
-    title = _squash(cp.title or "") or None
-    blob = " ".join(_squash(x or "") for x in (cp.title, cp.subject, cp.keywords, cp.author, cp.category))
+    title = squash(cp.title or "") or None
+    blob = " ".join(squash(x or "") for x in (cp.title, cp.subject, cp.keywords, cp.author, cp.category))
     meta = meta_hints(blob, title or "")
-    text = "".join(out.parts)
+    out.close()
+    text = out.text()
     if title is None:
         title = next((text[b.start : b.end] for b in out.blocks if b.kind == "heading" and b.level == 1), None)
     page_starts = out.page_starts if len(out.page_starts) > 1 else []

@@ -14,9 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..types import Block
-from . import Extracted, IngestError, meta_hints, reader
-from .text import BOILERPLATE
+from ..errors import IngestError
+from ..types import BlockKind
+from .blocks import TextBuilder, squash
+from .metadata import meta_hints
+from .plain import BOILERPLATE
+from .registry import Extracted, reader
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _DROP_TAGS = {"script", "style", "noscript", "template", "nav", "aside", "form", "iframe", "svg", "canvas", "button"}
@@ -39,7 +42,7 @@ _BLOCKISH = (
 def decode_html(raw: bytes) -> tuple[str, list[str]]:
     """Decode by BOM, then the ``<meta charset>``; fall back to UTF-8 with replacement (noted)."""
     if not raw.strip():
-        raise IngestError("empty file")
+        raise IngestError("leeg bestand")
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
             return raw.decode(enc, errors="replace"), []
@@ -50,16 +53,16 @@ def decode_html(raw: bytes) -> tuple[str, list[str]]:
         try:
             enc = codecs.lookup("cp1252" if declared in ("iso-8859-1", "latin-1", "latin1") else declared).name
         except LookupError:
-            notes.append(f"unknown charset {declared!r}; read as UTF-8")
+            notes.append(f"onbekende tekenset {declared!r}; gelezen als UTF-8")
         else:
             try:
                 return raw.decode(enc), notes
             except UnicodeDecodeError as e:
-                notes.append(f"not valid {declared} (bad byte at offset {e.start})")
+                notes.append(f"geen geldige {declared} (foute byte op positie {e.start})")
     try:
         return raw.decode("utf-8"), notes
     except UnicodeDecodeError as e:
-        notes.append(f"not valid UTF-8 (first bad byte at offset {e.start}); undecodable bytes replaced")
+        notes.append(f"geen geldige UTF-8 (eerste foute byte op positie {e.start}); onleesbare bytes vervangen")
         return raw.decode("utf-8", errors="replace"), notes
 
 
@@ -86,10 +89,6 @@ def _is_boilerplate(text: str) -> bool:
     return any(p.match(text) for p in BOILERPLATE)
 
 
-def _squash(s: str) -> str:
-    return " ".join(s.replace("\xa0", " ").split())
-
-
 def _raw_text(node: Any) -> str:
     """The text under ``node`` as written (``<br>`` counts as a space)."""
     parts: list[str] = []
@@ -103,26 +102,15 @@ def _raw_text(node: Any) -> str:
 
 def _inline_text(node: Any) -> str:
     """The text of ``node`` with whitespace squashed."""
-    return _squash(_raw_text(node))
+    return squash(_raw_text(node))
 
 
-class _Out:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.blocks: list[Block] = []
-
-    def add(self, kind: str, lines: list[str], level: int = 0) -> None:
+class _Out(TextBuilder):
+    def add(self, kind: BlockKind, lines: list[str], level: int = 0) -> None:
+        """A block of ``lines`` (one per item or row), without empty and boilerplate lines."""
         lines = [ln for ln in lines if ln and not _is_boilerplate(ln)]
-        if not lines:
-            return
-        if self.length:
-            self.parts.append("\n\n")
-            self.length += 2
-        body = "\n".join(lines)
-        self.blocks.append(Block(kind, self.length, self.length + len(body), level))  # type: ignore[arg-type]
-        self.parts.append(body)
-        self.length += len(body)
+        if lines:
+            self.block(kind, "\n".join(lines), level)
 
 
 def _list_items(node: Any, depth: int = 0) -> list[str]:
@@ -146,7 +134,7 @@ def _list_items(node: Any, depth: int = 0) -> list[str]:
                 own.append(" " + _raw_text(child) + " ")
             else:
                 own.append(_raw_text(child))
-        text = _squash("".join(own))
+        text = squash("".join(own))
         if text:
             out.append(text)
         out += nested
@@ -173,7 +161,7 @@ def _walk(node: Any, out: _Out) -> None:
     run: list[str] = []
 
     def flush() -> None:
-        text = _squash("".join(run))
+        text = squash("".join(run))
         run.clear()
         if text:
             out.add("paragraph", [text])
@@ -220,12 +208,12 @@ def _walk(node: Any, out: _Out) -> None:
 
 def _page_meta(tree: Any) -> tuple[str | None, dict[str, Any]]:
     title_node = tree.css_first("title")
-    title = _squash(title_node.text()) if title_node is not None else ""
+    title = squash(title_node.text()) if title_node is not None else ""
     metas: dict[str, str] = {}
     for m in tree.css("meta"):
         key = (m.attributes.get("name") or m.attributes.get("property") or "").lower()
         if key and m.attributes.get("content"):
-            metas[key] = _squash(m.attributes["content"] or "")
+            metas[key] = squash(m.attributes["content"] or "")
     blob = " ".join(
         [title]
         + [
@@ -254,12 +242,12 @@ def read_html(path: Path) -> Extracted:
 
     html, notes = decode_html(path.read_bytes())
     if "\x00" in html[:65536]:
-        raise IngestError("binary data, not HTML")
+        raise IngestError("binaire gegevens, geen HTML")
     tree = LexborHTMLParser(html)
     title, meta = _page_meta(tree)
     root = tree.css_first("main") or tree.css_first('[role="main"]') or tree.css_first("article") or tree.body
     if root is None:
-        raise IngestError("no <body> in HTML")
+        raise IngestError("geen <body> in de HTML")
     # Site chrome: a page without <main> has its site header/footer in <body>; inside
     # <main>/<article> a <header> holds the page's own h1, so only footers go.
     drop = _DROP_TAGS | ({"header", "footer"} if root.tag == "body" else {"footer"})
@@ -267,7 +255,7 @@ def read_html(path: Path) -> Extracted:
         node.decompose()
     out = _Out()
     _walk(root, out)
-    text = "".join(out.parts)
+    text = out.text()
     if title is None:
         title = next((text[b.start : b.end] for b in out.blocks if b.kind == "heading" and b.level == 1), None)
     return Extracted(text=text, blocks=out.blocks, title=title, meta=meta, notes=notes)

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..types import Block
-from . import Extracted, IngestError, meta_hints, reader
+from ..errors import IngestError
+from .blocks import TextBuilder, squash
+from .metadata import meta_hints
+from .registry import Extracted, reader
 
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:pagina|page|blz\.?|p\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?\s*(?:(?:van|of|/)\s*\d{1,4})?$|^[ivxlc]{1,6}$",
@@ -116,7 +118,7 @@ def _inside(w: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
 
 
 def _clean(s: str) -> str:
-    return " ".join(s.translate(_LIGATURES).split())
+    return squash(s.translate(_LIGATURES))
 
 
 def _gutter(lines: list[_Line], width: float) -> float | None:
@@ -224,66 +226,24 @@ def _ends_sentence(text: str) -> bool:
     return text.rstrip().endswith((".", "!", "?", ":", ";"))
 
 
-class _Builder:
-    """Accumulates text and blocks; one open paragraph/list/heading at a time."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.blocks: list[Block] = []
-        self.open_kind: str | None = None
-        self.open_start = 0
-        self.open_level = 0
-        self.last_text = ""  # text of the last line added to the open block
-        self.line_start = 0  # offset where that line's text begins
-
-    def _add(self, s: str) -> None:
-        self.parts.append(s)
-        self.length += len(s)
-
-    def close(self) -> None:
-        if self.open_kind is not None:
-            self.blocks.append(Block(self.open_kind, self.open_start, self.length, self.open_level))  # type: ignore[arg-type]
-        self.open_kind = None
-        self.last_text = ""
-
-    def start(self, kind: str, text: str, level: int = 0) -> None:
-        self.close()
-        if self.length:
-            self._add("\n\n")
-        self.open_kind, self.open_start, self.open_level = kind, self.length, level
-        self.line_start = self.length
-        self._add(text)
-        self.last_text = text
-
-    def cont(self, text: str, newline: bool = False) -> None:
-        """Append a line to the open block: a new line (list item, table row) or joined."""
-        if newline:
-            self._add("\n")
-        else:
-            sep = _join_hyphen(self.last_text, text)
-            if sep == "\0":
-                self.parts[-1] = self.parts[-1][:-1]  # drop the hyphen (or soft hyphen)
-                self.length -= 1
-            elif sep == " ":
-                self._add(" ")
-        self.line_start = self.length
-        self._add(text)
-        self.last_text = text
-
-    def text(self) -> str:
-        return "".join(self.parts)
+def _continue_line(b: TextBuilder, text: str) -> None:
+    """Join ``text`` to the open block's last line, repairing a line-end hyphenation."""
+    sep = _join_hyphen(b.last_line, text)
+    if sep == "\0":
+        b.append(text, sep="", drop=1)  # drop the hyphen (or soft hyphen)
+    else:
+        b.append(text, sep=" " if sep == " " else "")
 
 
 def _open_pdf(path: Path) -> Any:
     try:
         import pdfplumber
     except ImportError as e:  # pragma: no cover - a core dependency
-        raise IngestError(f"PDF support needs pdfplumber ({e})") from None
+        raise IngestError(f"voor PDF is pdfplumber nodig ({e})") from None
     with open(path, "rb") as fh:
         head = fh.read(1024)
     if b"%PDF-" not in head:
-        raise IngestError("not a PDF (no %PDF header)")
+        raise IngestError("geen PDF (geen %PDF-kop aan het begin)")
     try:
         pdf = pdfplumber.open(path)
         _ = pdf.pages  # parse the page tree now so broken files fail here
@@ -291,9 +251,9 @@ def _open_pdf(path: Path) -> Any:
         inner = e.args[0] if e.args and isinstance(e.args[0], Exception) else e
         name = type(inner).__name__
         if "Password" in name or "Encrypt" in name:
-            raise IngestError("encrypted PDF (needs a password)") from None
+            raise IngestError("versleutelde PDF; sla hem onbeveiligd op (zonder wachtwoord)") from None
         msg = str(inner).splitlines()[0] if str(inner) else name
-        raise IngestError(f"corrupt PDF: {msg}") from None
+        raise IngestError(f"beschadigde PDF: {msg}") from None
     return pdf
 
 
@@ -329,23 +289,68 @@ def read_pdf(path: Path) -> Extracted:
 
 
 def _extract(pdf: Any) -> Extracted:
-    pages_raw: list[tuple[list[_Line], list[_Table], float, float]] = []
+    """The passes, in order; each is a function below."""
+    raw = _read_pages(pdf)
+    font = _font_stats(raw.pages)
+    running = _running_lines(raw.pages, font.body)
+    pages = [_reading_order(_drop_margins(pg, running), pg.tables, pg.width, pg.height) for pg in raw.pages]
+    level_of = _mark_headings(pages, font)
+    line_gap = _paragraph_gap(pages, font.body)
+    b = _assemble(pages, level_of, line_gap)
+    text = b.text()
+    title, meta = _file_meta(pdf.metadata or {})
+    if title is None:
+        heads = [blk for blk in b.blocks if blk.kind == "heading" and blk.level == 1]
+        if heads and heads[0].start < 2000:
+            title = text[heads[0].start : heads[0].end]
+    notes = []
+    if raw.image_only:
+        shown = ", ".join(map(str, raw.image_only[:10])) + (" …" if len(raw.image_only) > 10 else "")
+        notes.append(f"{len(raw.image_only)} pagina('s) zonder tekstlaag (gescand?): {shown}")
+    return Extracted(text=text, blocks=b.blocks, page_starts=b.page_starts, title=title, meta=meta, notes=notes)
+
+
+# --- pass 1: pages → lines and ruled tables ---------------------------------------------
+
+
+@dataclass
+class _RawPage:
+    lines: list[_Line]
+    tables: list[_Table]
+    width: float
+    height: float
+
+
+@dataclass
+class _RawPages:
+    pages: list[_RawPage]
+    image_only: list[int]  # pages with pictures but no text: scanned pages in a text PDF
+
+
+def _page_tables(page: Any) -> list[tuple[_Table, tuple[float, float, float, float]]]:
+    """Ruled tables of a page (a frame around text is no table), with their boxes."""
+    out = []
+    if page.rects or page.lines:
+        for t in page.find_tables():
+            rows = t.extract()
+            if len(rows) < 2 or max(len(r) for r in rows) < 2:
+                continue  # a frame around text, not a table
+            cleaned = [" | ".join(_clean(c) for c in r if c is not None) for r in rows]
+            cleaned = [r for r in cleaned if r.strip(" |")]
+            if cleaned:
+                out.append((_Table(t.bbox[1], t.bbox[3], cleaned), t.bbox))
+    return out
+
+
+def _read_pages(pdf: Any) -> _RawPages:
+    """Every page's lines of words (outside tables) and tables; refuses PDFs without text."""
+    pages: list[_RawPage] = []
     n_chars = 0
     has_images = False
-    image_only: list[int] = []  # pages with pictures but no text: scanned pages in a text PDF
+    image_only: list[int] = []
     for number, page in enumerate(pdf.pages, 1):
-        tables: list[_Table] = []
-        boxes: list[tuple[float, float, float, float]] = []
-        if page.rects or page.lines:
-            for t in page.find_tables():
-                rows = t.extract()
-                if len(rows) < 2 or max(len(r) for r in rows) < 2:
-                    continue  # a frame around text, not a table
-                cleaned = [" | ".join(_clean(c) for c in r if c is not None) for r in rows]
-                cleaned = [r for r in cleaned if r.strip(" |")]
-                if cleaned:
-                    tables.append(_Table(t.bbox[1], t.bbox[3], cleaned))
-                    boxes.append(t.bbox)
+        found = _page_tables(page)
+        boxes = [box for _, box in found]
         words = page.extract_words(extra_attrs=["size", "fontname"], keep_blank_chars=False)
         n_chars += sum(len(w["text"]) for w in words)
         has_images = has_images or bool(page.images)
@@ -354,123 +359,36 @@ def _extract(pdf: Any) -> Extracted:
         words = [w for w in words if w.get("upright", True) and not any(_inside(w, b) for b in boxes)]
         for w in words:
             w["text"] = w["text"].translate(_LIGATURES)
-        pages_raw.append((_group_lines(words), tables, float(page.width), float(page.height)))
+        pages.append(_RawPage(_group_lines(words), [t for t, _ in found], float(page.width), float(page.height)))
         page.close()
-    if not pages_raw:
-        raise IngestError("PDF has no pages")
-    if n_chars < 20 * len(pages_raw) and n_chars < 200:
-        raise IngestError("no text layer (scanned PDF?)" if has_images or n_chars == 0 else "almost no text in PDF")
+    if not pages:
+        raise IngestError("PDF zonder pagina's")
+    if n_chars < 20 * len(pages) and n_chars < 200:
+        raise IngestError("geen tekstlaag (gescande PDF?)" if has_images or n_chars == 0 else "bijna geen tekst in de PDF")
+    return _RawPages(pages, image_only)
 
-    # Font statistics: the body size is the size most characters have.
+
+# --- pass 2: font statistics --------------------------------------------------------------
+
+
+@dataclass
+class _Fonts:
+    body: float  # the size most characters have
+    bold_is_heading: bool  # bold is rare enough to mark headings
+
+
+def _font_stats(pages: list[_RawPage]) -> _Fonts:
     sizes: Counter[float] = Counter()
     bold_chars = 0
-    for lines, _, _, _ in pages_raw:
-        for ln in lines:
+    for pg in pages:
+        for ln in pg.lines:
             sizes[ln.size] += len(ln.text)
             bold_chars += len(ln.text) if ln.bold else 0
     body = sizes.most_common(1)[0][0] if sizes else 10.0
-    bold_is_heading = bold_chars < 0.3 * (sum(sizes.values()) or 1)
+    return _Fonts(body, bold_chars < 0.3 * (sum(sizes.values()) or 1))
 
-    # Running headers and footers: lines in the top/bottom zone that repeat (digits
-    # ignored) on half the pages; a plain-text line on 3+ pages counts too (chapter
-    # headers), but not a bold or big one, which may be a recurring heading.
-    n_pages = len(pages_raw)
-    seen: Counter[str] = Counter()
-    plain: set[str] = set()
-    for lines, _, _, h in pages_raw:
-        margin = _margin_lines(lines, h)
-        seen.update({_norm_key(ln.text) for ln in margin})
-        plain.update(_norm_key(ln.text) for ln in margin if not ln.bold and ln.size < body * 1.15)
-    need = max(2, math.ceil(0.5 * n_pages))
-    running = {k for k, c in seen.items() if c >= need or (c >= 3 and n_pages >= 6 and k in plain)}
 
-    pages: list[_Page] = []
-    for lines, tables, width, height in pages_raw:
-        margin = {id(ln) for ln in _margin_lines(lines, height)}
-        kept = [
-            ln
-            for ln in lines
-            if not (id(ln) in margin and (_norm_key(ln.text) in running or _PAGE_NUMBER.match(ln.text.strip())))
-        ]
-        items: list[_Line | _Table] = sorted([*kept, *tables], key=lambda it: it.top)
-        pages.append(_Page(_split_columns(items, width), height))
-
-    # Heading styles: bigger than body text, or bold at body size; level by size rank.
-    def style_of(ln: _Line) -> tuple[float, bool] | None:
-        t = ln.text.strip()
-        if len(t) > _MAX_HEADING_CHARS or not any(c.isalpha() for c in t) or t.endswith((",", ";")):
-            return None
-        if ln.size >= body * 1.15:
-            return (ln.size, ln.bold)
-        if bold_is_heading and ln.bold and ln.size >= body - 0.5 and not t.endswith(".") and len(t) <= 100:
-            return (ln.size, True)
-        return None
-
-    styles: set[tuple[float, bool]] = set()
-    for pg in pages:
-        for it in pg.items:
-            if isinstance(it, _Line):
-                it.style = style_of(it)
-                if it.style:
-                    styles.add(it.style)
-    ranked = sorted(styles, key=lambda st: (-st[0], not st[1]))
-    level_of = {st: min(6, i + 1) for i, st in enumerate(ranked)}
-
-    # Typical gap between lines of one paragraph, to tell paragraph breaks apart.
-    gaps = []
-    for pg in pages:
-        prev: _Line | None = None
-        for it in pg.items:
-            if isinstance(it, _Line) and it.style is None:
-                if prev is not None and prev.column == it.column and it.top > prev.top:
-                    gaps.append(it.top - prev.bottom)
-                prev = it
-            else:
-                prev = None
-    line_gap = sorted(gaps)[len(gaps) // 2] if gaps else body * 0.4
-
-    b = _Builder()
-    page_starts: list[int] = []
-    prev: _Line | None = None  # previous line in the open block, on this page
-    for pg in pages:
-        col_right: dict[int, float] = {}
-        col_left: dict[int, float] = {}
-        for it in pg.items:
-            if isinstance(it, _Line):
-                col_right[it.column] = max(col_right.get(it.column, 0.0), it.x1)
-                col_left[it.column] = min(col_left.get(it.column, 1e9), it.x0)
-        first_on_page = True
-        for it in pg.items:
-            if isinstance(it, _Table):
-                b.start("table", it.rows[0])
-                if first_on_page:
-                    page_starts.append(b.line_start)
-                    first_on_page = False
-                for r in it.rows[1:]:
-                    b.cont(r, newline=True)
-                b.close()
-                prev = None
-            else:
-                _place_line(b, it, prev, first_on_page, level_of, line_gap, col_left, col_right)
-                prev = it
-                if first_on_page:
-                    page_starts.append(b.line_start)
-                    first_on_page = False
-        if first_on_page:  # an empty page
-            page_starts.append(b.length)
-        prev = None
-    b.close()
-    text = b.text()
-    title, meta = _file_meta(pdf.metadata or {})
-    if title is None:
-        heads = [blk for blk in b.blocks if blk.kind == "heading" and blk.level == 1]
-        if heads and heads[0].start < 2000:
-            title = text[heads[0].start : heads[0].end]
-    notes = []
-    if image_only:
-        shown = ", ".join(map(str, image_only[:10])) + (" …" if len(image_only) > 10 else "")
-        notes.append(f"{len(image_only)} page(s) without a text layer (scanned?): {shown}")
-    return Extracted(text=text, blocks=b.blocks, page_starts=page_starts, title=title, meta=meta, notes=notes)
+# --- pass 3: running headers and footers ----------------------------------------------------
 
 
 def _margin_lines(lines: list[_Line], height: float) -> list[_Line]:
@@ -484,16 +402,132 @@ def _margin_lines(lines: list[_Line], height: float) -> list[_Line]:
     return out
 
 
-def _place_line(
-    b: _Builder,
-    ln: _Line,
-    prev: _Line | None,
-    first_on_page: bool,
-    level_of: dict[tuple[float, bool], int],
-    line_gap: float,
-    col_left: dict[int, float],
-    col_right: dict[int, float],
-) -> None:
+def _running_lines(pages: list[_RawPage], body: float) -> set[str]:
+    """Keys of running headers/footers: margin lines that repeat (digits ignored) on half the
+    pages; a plain-text line on 3+ pages counts too (chapter headers), but not a bold or big
+    one, which may be a recurring heading."""
+    n_pages = len(pages)
+    seen: Counter[str] = Counter()
+    plain: set[str] = set()
+    for pg in pages:
+        margin = _margin_lines(pg.lines, pg.height)
+        seen.update({_norm_key(ln.text) for ln in margin})
+        plain.update(_norm_key(ln.text) for ln in margin if not ln.bold and ln.size < body * 1.15)
+    need = max(2, math.ceil(0.5 * n_pages))
+    return {k for k, c in seen.items() if c >= need or (c >= 3 and n_pages >= 6 and k in plain)}
+
+
+def _drop_margins(pg: _RawPage, running: set[str]) -> list[_Line]:
+    """The page's lines without running headers/footers and page numbers in its margins."""
+    margin = {id(ln) for ln in _margin_lines(pg.lines, pg.height)}
+    return [
+        ln
+        for ln in pg.lines
+        if not (id(ln) in margin and (_norm_key(ln.text) in running or _PAGE_NUMBER.match(ln.text.strip())))
+    ]
+
+
+# --- pass 4: reading order (columns) ----------------------------------------------------------
+
+
+def _reading_order(lines: list[_Line], tables: list[_Table], width: float, height: float) -> _Page:
+    """Lines and tables top to bottom; stretches split by a column gutter read column by column."""
+    items: list[_Line | _Table] = sorted([*lines, *tables], key=lambda it: it.top)
+    return _Page(_split_columns(items, width), height)
+
+
+# --- pass 5: headings by font -------------------------------------------------------------------
+
+
+def _heading_style(ln: _Line, font: _Fonts) -> tuple[float, bool] | None:
+    """A line's heading style: bigger than body text, or bold at body size; None for body text."""
+    t = ln.text.strip()
+    if len(t) > _MAX_HEADING_CHARS or not any(c.isalpha() for c in t) or t.endswith((",", ";")):
+        return None
+    if ln.size >= font.body * 1.15:
+        return (ln.size, ln.bold)
+    if font.bold_is_heading and ln.bold and ln.size >= font.body - 0.5 and not t.endswith(".") and len(t) <= 100:
+        return (ln.size, True)
+    return None
+
+
+def _mark_headings(pages: list[_Page], font: _Fonts) -> dict[tuple[float, bool], int]:
+    """Set ``style`` on heading lines; returns each style's level (by size rank, bold first)."""
+    styles: set[tuple[float, bool]] = set()
+    for pg in pages:
+        for it in pg.items:
+            if isinstance(it, _Line):
+                it.style = _heading_style(it, font)
+                if it.style:
+                    styles.add(it.style)
+    ranked = sorted(styles, key=lambda st: (-st[0], not st[1]))
+    return {st: min(6, i + 1) for i, st in enumerate(ranked)}
+
+
+def _paragraph_gap(pages: list[_Page], body: float) -> float:
+    """The typical gap between lines of one paragraph, to tell paragraph breaks apart."""
+    gaps = []
+    for pg in pages:
+        prev: _Line | None = None
+        for it in pg.items:
+            if isinstance(it, _Line) and it.style is None:
+                if prev is not None and prev.column == it.column and it.top > prev.top:
+                    gaps.append(it.top - prev.bottom)
+                prev = it
+            else:
+                prev = None
+    return sorted(gaps)[len(gaps) // 2] if gaps else body * 0.4
+
+
+# --- pass 6: assembly into text and blocks --------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """What placing a line needs to know about its page and document."""
+
+    level_of: dict[tuple[float, bool], int]
+    line_gap: float
+    col_left: dict[int, float]
+    col_right: dict[int, float]
+
+
+def _assemble(pages: list[_Page], level_of: dict[tuple[float, bool], int], line_gap: float) -> TextBuilder:
+    """Text and blocks, page by page; ``page_starts`` points at each page's first line."""
+    b = TextBuilder()
+    for pg in pages:
+        col_right: dict[int, float] = {}
+        col_left: dict[int, float] = {}
+        for it in pg.items:
+            if isinstance(it, _Line):
+                col_right[it.column] = max(col_right.get(it.column, 0.0), it.x1)
+                col_left[it.column] = min(col_left.get(it.column, 1e9), it.x0)
+        layout = _Layout(level_of, line_gap, col_left, col_right)
+        first_on_page = True
+        prev: _Line | None = None  # previous line in the open block, on this page
+        for it in pg.items:
+            if isinstance(it, _Table):
+                b.start("table", it.rows[0])
+                if first_on_page:
+                    b.page_starts.append(b.line_start)
+                    first_on_page = False
+                for r in it.rows[1:]:
+                    b.add_line(r)
+                b.close()
+                prev = None
+            else:
+                _place_line(b, it, prev, first_on_page, layout)
+                prev = it
+                if first_on_page:
+                    b.page_starts.append(b.line_start)
+                    first_on_page = False
+        if first_on_page:  # an empty page
+            b.page_starts.append(b.length)
+    b.close()
+    return b
+
+
+def _place_line(b: TextBuilder, ln: _Line, prev: _Line | None, first_on_page: bool, layout: _Layout) -> None:
     """Start a new block with ``ln`` or continue the open one."""
     text = unicodedata.normalize("NFC", ln.text)
     if ln.style is not None:
@@ -505,46 +539,47 @@ def _place_line(
             and 0 <= ln.top - prev.bottom <= ln.size * 0.8
         )
         if same:
-            b.cont(text)
+            _continue_line(b, text)
         else:
-            b.start("heading", text, level_of[ln.style])
+            b.start("heading", text, layout.level_of[ln.style])
         return
     is_item = bool(_BULLET.match(text))
     if first_on_page and prev is None:
         # Continue a paragraph from the previous page when the sentence is unfinished.
-        if b.open_kind == "paragraph" and not is_item and not _ends_sentence(b.last_text):
-            b.cont(text)
+        if b.open_kind == "paragraph" and not is_item and not _ends_sentence(b.last_line):
+            _continue_line(b, text)
         else:
             b.start("list" if is_item else "paragraph", text)
         return
     if prev is None or prev.style is not None or b.open_kind not in ("paragraph", "list"):
         b.start("list" if is_item else "paragraph", text)
         return
+    col_left, col_right = layout.col_left, layout.col_right
     gap = ln.top - prev.bottom
     new_col = ln.column != prev.column or gap < -1
-    big_gap = gap > line_gap + max(2.0, 0.35 * ln.size)
+    big_gap = gap > layout.line_gap + max(2.0, 0.35 * ln.size)
     width = col_right.get(ln.column, ln.x1) - col_left.get(ln.column, ln.x0)
     short_prev = prev.x1 < col_right.get(prev.column, prev.x1) - 0.15 * width and _ends_sentence(prev.text)
     if is_item:
         if b.open_kind == "list" and not big_gap and not new_col:
-            b.cont(text, newline=True)
+            b.add_line(text)
         else:
             b.start("list", text)
         return
     if b.open_kind == "list":
         # A continuation line of a list item is indented past the bullet.
         if not big_gap and not new_col and ln.x0 > col_left.get(ln.column, ln.x0) + 2:
-            b.cont(text)
+            _continue_line(b, text)
         else:
             b.start("paragraph", text)
         return
     if new_col:
-        if not _ends_sentence(b.last_text) and not big_gap:
-            b.cont(text)  # the paragraph runs on at the top of the next column
+        if not _ends_sentence(b.last_line) and not big_gap:
+            _continue_line(b, text)  # the paragraph runs on at the top of the next column
         else:
             b.start("paragraph", text)
         return
     if big_gap or short_prev:
         b.start("paragraph", text)
     else:
-        b.cont(text)
+        _continue_line(b, text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import IngestError
 from ..types import Block
-from . import Extracted, IngestError, reader
+from .registry import Extracted, reader
 
 BOILERPLATE = [
     re.compile(r"^\s*Terug naar navigatie\b.*$", re.I),
@@ -28,34 +29,34 @@ _MAX_HEADING = 100
 def decode(raw: bytes, name: str) -> tuple[str, list[str]]:
     """Decode file bytes as UTF-8, else Windows-1252 (with a note); refuse binary data."""
     if not raw.strip():
-        raise IngestError("empty file")
+        raise IngestError("leeg bestand")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark (Windows "Unicode")
         try:
             text = raw.decode("utf-16")
         except UnicodeDecodeError:
-            raise IngestError("starts like UTF-16 but is not valid UTF-16") from None
+            raise IngestError("begint als UTF-16 maar is geen geldige UTF-16") from None
         if not text.strip():
-            raise IngestError("empty file")
+            raise IngestError("leeg bestand")
         if _mostly_controls(text):
-            raise IngestError("binary data, not text")
-        return text, ["read as UTF-16 (byte-order mark)"]
+            raise IngestError("binaire gegevens, geen tekst")
+        return text, ["gelezen als UTF-16 (byte-order mark)"]
     if b"\x00" in raw[:65536]:
-        raise IngestError("binary data, not text (NUL bytes)")
+        raise IngestError("binaire gegevens, geen tekst (NUL-bytes)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         first_bad = e.start
     else:
         if _mostly_controls(text):
-            raise IngestError("binary data, not text")
+            raise IngestError("binaire gegevens, geen tekst")
         return text, []
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
-        raise IngestError(f"not valid UTF-8 (first bad byte at offset {first_bad}) and not Windows-1252") from None
+        raise IngestError(f"geen geldige UTF-8 (eerste foute byte op positie {first_bad}) en geen Windows-1252") from None
     if _mostly_controls(text):
-        raise IngestError("binary data, not text")
-    return text, [f"not UTF-8 (first bad byte at offset {first_bad}); read as Windows-1252"]
+        raise IngestError("binaire gegevens, geen tekst")
+    return text, [f"geen UTF-8 (eerste foute byte op positie {first_bad}); gelezen als Windows-1252"]
 
 
 def _mostly_controls(text: str) -> bool:
