@@ -1,0 +1,207 @@
+"""Reading the question: the kind of fact it asks for, its focus words, and the gemeenten
+and years it names; and how much of that focus a piece of text holds (``coverage``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..analysis import fold, stopwords
+from ..retrieve import Retriever
+
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Also inside compounds: "jeugdhulpmiddelen", "jeugdhulpgeld", "zorgkosten".
+MONEY_WORDS = re.compile(r"(?:kost|geld|budget|bedrag|lasten|baten|uitgaven|euro|investering|middelen|reserve|subsidie)", re.I)
+
+# Question cues → the kind of fact asked for. Checked in this order; first match wins.
+KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("reason", re.compile(r"\bwaarom\b|\bhoe komt\b|\bwaardoor\b|\bwat is de (?:reden|oorzaak)\b")),
+    ("date", re.compile(r"\bwanneer\b|\bin welk jaar\b|\bwelke (?:periode|datum|maand)\b|\bsinds hoe lang\b")),
+    (
+        "amount",
+        re.compile(
+            r"\bhoe ?veel\b|\bhoe (?:groot|hoog|lang|vaak)\b|\bwat kost\b|\bwelk (?:aantal|bedrag|percentage|inkomen)\b"
+            r"|\bwelke (?:afstand|leeftijd|omvang)\b|\btot welk\b|\bwat (?:is|zijn) (?:het|de) (?:geraamde |totale )?"
+            r"(?:budget|bedrag|kosten|lasten|baten|uitgaven|omvang)\b"
+        ),
+    ),
+    (
+        "who",
+        re.compile(
+            r"\bwie\b|\bhoe (?:heet|heten)\b|\bwelke naam\b"
+            r"|\bwelke? (?:organisatie|organisaties|partij|partijen|instantie|aanbieder|aanbieders|consortium"
+            r"|instelling|bedrijf|centrumgemeente|gemeente|stichting)\b"
+        ),
+    ),
+)
+
+
+def question_type(question: str) -> str | None:
+    """The kind of fact asked for: "amount", "date", "who", "reason", or None."""
+    q = " ".join(fold(question).split())
+    for kind, pat in KIND_CUES:
+        if pat.search(q):
+            return kind
+    return None
+
+
+def asks_money(question: str) -> bool:
+    """Whether an amount question is about money ("wat kost", "budget", "hoeveel geld")."""
+    return question_type(question) == "amount" and bool(MONEY_WORDS.search(question))
+
+
+def counted_word(question: str) -> str | None:
+    """What a "hoeveel" question counts: "hoeveel (extra) flexwoningen" → "flexwoningen"."""
+    m = re.search(r"\bhoe ?veel\s+(?:(?:extra|\w+e)\s+)?([\w-]+)", fold(question))
+    return m.group(1).split("-")[-1] if m else None
+
+
+def stems(text: str) -> set[str]:
+    """Stems of the content words (three letters or more, no stop words) of ``text``."""
+    from ..analysis import stem
+
+    return {stem(w) for w in re.findall(r"[^\W\d_]{3,}", fold(text)) if w not in stopwords()}
+
+
+@dataclass(frozen=True)
+class FocusWord:
+    """A content word of the question, its analyzer terms and its weight (IDF)."""
+
+    word: str
+    terms: frozenset[str]
+    main: str  # the stemmed word itself (the other terms are compound parts)
+    weight: float
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    text: str
+    kind: str | None
+    focus: tuple[FocusWord, ...]
+    gemeenten: tuple[str, ...]  # folded names of indexed gemeenten the question names
+    years: tuple[int, ...]
+    counted: FocusWord | None = None  # what "hoeveel" counts ("hoeveel flexwoningen")
+
+    @property
+    def total_weight(self) -> float:
+        return sum(f.weight for f in self.focus) or 1.0
+
+
+def idf(retriever: Retriever, term: str) -> float:
+    """BM25-style IDF of ``term`` over the index's passages; unseen terms get the highest."""
+    return retriever.index.sparse.idf(term)
+
+
+# Words after which a Dutch question has a noun or name: articles, determiners, prepositions.
+_BEFORE_NOUN = frozenset(
+    "de het een deze die dit dat onze ons hun zijn haar elk elke alle hoeveel in van voor aan met bij op over "
+    "naar uit door tot om tegen per zonder binnen vanuit tussen onder".split()
+)
+# Question words the analyzer keeps as terms ("heet" even stems to the stop word "het").
+_QUESTION_WORDS = frozenset("heet heten waarmee waarvoor waarin waarop waaraan waarbij welk welke hoelang kun kan je u".split())
+
+
+def noun_like(question: str) -> set[str]:
+    """Folded words of ``question`` that are probably nouns or names.
+
+    Dutch has no cheap tagger here, so: a capitalised word inside the sentence, or a word
+    after an article, determiner, preposition or "hoeveel" (optionally with one adjective
+    in -e between: "de geraamde lasten"). The noun after "welke" names the kind of
+    answer ("welke organisatie") and is left out. Verbs ("kreeg", "helpt") are never
+    in these positions, and paraphrase changes verbs far more often than nouns.
+    """
+    words = re.findall(r"\w[\w’'-]*", question)
+    out: set[str] = set()
+    for i, w in enumerate(words):
+        prev = fold(words[i - 1]) if i > 0 else ""
+        prev2 = fold(words[i - 2]) if i > 1 else ""
+        if prev in ("welke", "welk") or (prev2 in ("welke", "welk") and prev.endswith("e")):
+            continue
+        if (i > 0 and w[0].isupper()) or prev in _BEFORE_NOUN or (prev.endswith("e") and prev2 in _BEFORE_NOUN):
+            out.update(re.split(r"[-/]", fold(w)))
+    return out
+
+
+def analyse_question(retriever: Retriever, question: str, other_word_share: float = 0.5) -> QuestionInfo:
+    """Kind of fact, weighted focus words, and the gemeenten and years named.
+
+    A focus word weighs its IDF in the index, times ``other_word_share`` for words that
+    are not noun-like (verbs and the like).
+    """
+    analyzer = retriever.analyzer
+    known = sorted({fold(str(d.get("gemeente"))) for d in retriever.index.documents if d.get("gemeente")}, key=len, reverse=True)
+    nouns = noun_like(question)
+    gemeenten: list[str] = []
+    focus: list[FocusWord] = []
+    for tok in dict.fromkeys(analyzer.tokens(question)):
+        g = next((g for g in known if tok == g or (len(g) >= 5 and tok.startswith(g))), None)
+        if g is not None:  # "Velsen", "Velsenaren": a constraint, checked against metadata
+            if g not in gemeenten:
+                gemeenten.append(g)
+            continue
+        if YEAR.fullmatch(tok) or tok in _QUESTION_WORDS:
+            continue  # years are a constraint too
+        terms = analyzer.terms(tok)
+        if not terms or terms[0] in stopwords():
+            continue
+        main = terms[0]
+        share = 1.0 if tok in nouns else other_word_share
+        focus.append(FocusWord(tok, frozenset(terms), main, share * idf(retriever, main)))
+    years = tuple(int(y) for y in YEAR.findall(question))
+    word = counted_word(question)
+    counted = next((f for f in focus if f.word == word), None) if word and not asks_money(question) else None
+    return QuestionInfo(question, question_type(question), tuple(focus), tuple(gemeenten), years, counted)
+
+
+# --- how much of the question a text holds ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bag:
+    """The words of a piece of text, as analyzer terms and as folded surface tokens."""
+
+    terms: frozenset[str]
+    tokens: frozenset[str]
+
+    @classmethod
+    def of(cls, retriever: Retriever, text: str) -> Bag:
+        a = retriever.analyzer
+        return cls(frozenset(a.terms(text)), frozenset(a.tokens(text)))
+
+    def __or__(self, other: Bag) -> Bag:
+        return Bag(self.terms | other.terms, self.tokens | other.tokens)
+
+
+def prefix_match(word: str, tokens: set[str] | frozenset[str]) -> bool:
+    """Another inflection of ``word`` among ``tokens``: "krijgt"/"krijgen", "stijgen"/"stijging"."""
+    for t in tokens:
+        n = 0
+        for a, b in zip(word, t, strict=False):
+            if a != b:
+                break
+            n += 1
+        if n >= max(4, min(len(word), len(t)) - 2):
+            return True
+    return False
+
+
+def has_word(f: FocusWord, bag: Bag) -> bool:
+    """Whether ``bag`` holds the focus word in any form (stem, inflection, compound part)."""
+    return f.main in bag.terms or prefix_match(f.word, bag.tokens) or bool(f.terms & bag.terms - {f.main})
+
+
+def coverage(q: QuestionInfo, bag: Bag, inflection: float = 0.75, part: float = 0.5) -> float:
+    """IDF-weighted share of the focus words found in ``bag``.
+
+    The word itself (its stem) counts fully, another inflection of it ``inflection``, and
+    a part of a compound ``part`` ("jeugdhulpgeld" → "jeugdhulp").
+    """
+    got = 0.0
+    for f in q.focus:
+        if f.main in bag.terms:
+            got += f.weight
+        elif len(f.word) >= 4 and prefix_match(f.word, bag.tokens):
+            got += inflection * f.weight
+        elif f.terms & bag.terms:
+            got += part * f.weight * len(f.terms & bag.terms) / len(f.terms)
+    return got / q.total_weight

@@ -1,0 +1,184 @@
+"""Fact spans: where in a sentence the asked-for fact stands — an amount, a date, a name
+or group, a reason clause — and which one answers when a sentence holds several."""
+
+from __future__ import annotations
+
+import re
+
+from ..analysis import _lexicon, fold, stopwords
+from .question import YEAR, asks_money, counted_word, stems
+
+MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
+_WORD_NUMBERS = (
+    "twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|dertien|veertien|vijftien|zestien|"
+    "zeventien|achttien|negentien|twintig|dertig|veertig|vijftig|zestig|zeventig|tachtig|negentig|"
+    "honderd|duizend|tienduizend|honderdduizend"
+)
+QUALIFIER = (
+    r"(?:(?:ruim|circa|ca\.|ongeveer|bijna|zo'n|zo’n|maximaal|minimaal|ten minste|tenminste|gemiddeld|"
+    r"meer dan|minder dan|langer dan|korter dan|hoger dan|lager dan|tot|vanaf)\s+)?"
+)
+NUMBER = re.compile(
+    QUALIFIER
+    + r"(?:€\s?)?(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)(?:\s?(?:miljoen|mln\.?|miljard|mld\.?|procent|%))?"
+    + rf"|{QUALIFIER}\b(?:{_WORD_NUMBERS})\b(?:\s?(?:miljoen|miljard|procent))?",
+    re.I,
+)
+DATE = re.compile(
+    r"(?:(?:sinds|vanaf|per|op|tot|met ingang van|eind|begin|medio|halverwege|in)\s+)?"
+    rf"(?:\d{{1,2}}\s+(?:{MONTHS})(?:\s+(?:19|20)\d{{2}})?"
+    rf"|(?:{MONTHS})\s+(?:19|20)\d{{2}}"
+    r"|(?:19|20)\d{2}\s*(?:[-–/]|tot en met|t/m|tot)\s*(?:19|20)\d{2}"
+    r"|(?:19|20)\d{2})\b",
+    re.I,
+)
+# A name: capitalised words (with "van", "de" ... inside), acronyms and CamelCase words.
+NAME = re.compile(r"\b[A-Z][\w’'&-]*!?(?:(?:\s+(?:van|de|der|den|voor|en|het|op)){0,2}\s+[A-Z][\w’'&-]*!?)*")
+# People a "voor wie"/"bij wie" question may ask for: a group, with what qualifies it.
+GROUP = re.compile(
+    r"\b(?:inwoners|jongeren|jongvolwassenen|ouderen|kinderen|jeugdigen|mensen|gezinnen|ouders|statushouders|"
+    r"slachtoffers|cliënten|burgers|werkzoekenden|mantelzorgers|vrijwilligers|huishoudens|nieuwkomers|"
+    r"bewoners|dak- en thuislozen|daklozen)\b"
+    r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+[^\s,.;:]+){1,3})?",
+    re.I,
+)
+DEMONYM = re.compile(r"[A-Z]\w+(?:aren|ers|ezen)")
+QUOTED = re.compile(r"[‘“\"]([^‘’“”\"]{3,80})[’”\"]")
+REASON = re.compile(
+    r"\b(?:omdat|doordat|vanwege|dankzij|namelijk|als gevolg van|door|daardoor|waardoor|want|oorzaak|oorzaken|reden)\b",
+    re.I,
+)
+
+
+def _norm_number(s: str) -> str:
+    return re.sub(r"[^\d,]", "", s).replace(",", ".")
+
+
+def words_near(sentence: str, start: int, end: int, n: int = 4) -> str:
+    """The words around a span: two before it, ``n`` after (Dutch: "387 flexwoningen", "€ 1,4 miljoen in 2020")."""
+    before = sentence[:start].split()[-2:]
+    after = sentence[end:].split()[:n]
+    return " ".join(before + after)
+
+
+def _amounts(sentence: str, question: str) -> list[re.Match[str]]:
+    qnums = {_norm_number(m.group(0)) for m in NUMBER.finditer(question) if _norm_number(m.group(0))}
+    qf = fold(question)
+    out = []
+    for m in NUMBER.finditer(sentence):
+        text = m.group(0)
+        bare = re.sub(rf"^{QUALIFIER}", "", text, flags=re.I).strip()
+        if not bare:
+            continue
+        after = sentence[m.end() : m.end() + 12].lower()
+        if re.fullmatch(r"(?:19|20)\d{2}", bare) or re.match(rf"\s*(?:{MONTHS})\b", after):
+            continue  # a year or the day of a date
+        if re.match(r"\s*[-–]\s*(?:19|20)\d{2}", sentence[m.end() :]) and re.fullmatch(r"(?:19|20)\d{2}", bare[:4]):
+            continue  # a period "2020-2023"
+        num = _norm_number(bare)
+        if (num and num in qnums) or (not num and fold(bare) in qf):
+            continue  # the question already names it: context, not the answer
+        out.append(m)
+    return out
+
+
+def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int, int]]:
+    """Every span in ``sentence`` holding the kind of fact asked for, in text order."""
+    if kind == "amount":
+        spans = [(m.start(), m.end()) for m in _amounts(sentence, question)]
+        if asks_money(question):
+            euros = [s for s in spans if "€" in sentence[s[0] : s[1]]]
+            spans = euros or [s for s in spans if re.search(r"\d", sentence[s[0] : s[1]])]
+        return spans
+    if kind == "date":
+        qyears = set(YEAR.findall(question))
+        out = []
+        for m in DATE.finditer(sentence):
+            years = set(YEAR.findall(m.group(0)))
+            if years and years <= qyears and not re.search(MONTHS, m.group(0), re.I):
+                continue  # only repeats a year the question names
+            out.append((m.start(), m.end()))
+        return out
+    if kind == "who":
+        return _who_spans(sentence, question)
+    if kind == "reason":
+        m = REASON.search(sentence)
+        if m:
+            return [(m.start(), len(sentence.rstrip(". ")))]
+        if ":" in sentence[:-1]:  # "Dit betrof een landelijk probleem: het geld ..."
+            i = sentence.index(":") + 1
+            while i < len(sentence) and sentence[i] == " ":
+                i += 1
+            return [(i, len(sentence.rstrip(". ")))]
+        return []
+    return []
+
+
+def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
+    """Names (organisations, places, laws), quoted titles and groups of people not in the question."""
+    lex = _lexicon()
+    qwords = set(re.findall(r"\w+", fold(question)))
+    out = []
+    for m in NAME.finditer(sentence):
+        name = m.group(0)
+        words = re.findall(r"\w+", fold(name))
+        if not words or all(w in qwords for w in words) or re.fullmatch(MONTHS, words[0]):
+            continue
+        if DEMONYM.fullmatch(name):
+            continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
+        first = name.split()[0]
+        at_start = not re.search(r"\w", sentence[: m.start()])
+        common = lex.get(fold(first), 0.0) >= 3.0 or fold(first) in stopwords()
+        if at_start and common and not re.search(r"[A-Z]", first[1:]):
+            # A capitalised sentence opener is no name ("Het", "Aanvullend"); "De GGD" keeps "GGD".
+            rest = name[len(first) :].lstrip()
+            if not rest:
+                continue
+            start = m.start() + name.index(rest)
+            out.append((start, start + len(rest)))
+            continue
+        out.append((m.start(), m.end()))
+    for m in QUOTED.finditer(sentence):  # ‘Handen uit de mouwen’
+        if not set(re.findall(r"\w+", fold(m.group(1)))) <= qwords:
+            out.append((m.start(1), m.end(1)))
+    if re.search(r"\b(?:voor|bij|aan|met) wie\b", fold(question)):
+        for m in GROUP.finditer(sentence):
+            if fold(m.group(0).split()[0]) not in qwords:
+                out.append((m.start(), m.end()))
+    # A name inside a longer one ("Handen" in "Handen uit de mouwen") is the longer one.
+    return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
+
+
+def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int] | None:
+    """Offsets in ``sentence`` of the fact the question asks for, if one is there.
+
+    With several amounts or dates, the one whose neighbouring words share most with the
+    question wins ("hoeveel klaslokalen" → "10", not "387", in "387 flexwoningen, een
+    school met 10 klaslokalen"); ties go to the first. With several names, the first
+    that is not inside the phrase the question repeats wins ("RegioRijder", not "Wmo",
+    in "RegioRijder verzorgt het Wmo collectief vervoer" for "wie verzorgt het
+    collectief vervoer?").
+    """
+    spans = fact_spans(sentence, kind, question)
+    if not spans:
+        return None
+    if len(spans) == 1 or kind == "reason":
+        return spans[0]
+    qstems = stems(question) | set(YEAR.findall(question))
+    if kind == "who":
+
+        def inside(s: tuple[int, int]) -> bool:
+            before = [w for w in sentence[: s[0]].split() if fold(w) not in stopwords()][-1:]
+            after = [w for w in sentence[s[1] :].split() if fold(w) not in stopwords()][:1]
+            return bool(before and after and qstems & stems(before[0]) and qstems & stems(after[0]))
+
+        return next((s for s in spans if not inside(s)), spans[0])
+
+    counted = stems(counted_word(question) or "")
+
+    def agree(s: tuple[int, int]) -> tuple[bool, int]:
+        near = words_near(sentence, *s)
+        right_after = " ".join(sentence[s[1] :].split()[:2])
+        return bool(counted & stems(right_after)), len(qstems & (stems(near) | set(YEAR.findall(near))))
+
+    return max(spans, key=lambda s: (agree(s), -s[0]))
