@@ -138,7 +138,7 @@ def phase_build(n: int, folder: Path, cache: Path) -> dict:
     import bm25s
 
     from sdsearch.store import BuildLock, IndexData, write_index
-    from sdsearch.text import Analyzer
+    from sdsearch.analysis import Analyzer
     from sdsearch.types import Passage
     from sdsearch.vectors import build_vector_index
 

@@ -30,7 +30,7 @@ from sdsearch.embed import load_encoder  # noqa: E402
 from sdsearch.evaluate import SpanLocator, read_jsonl, run_retrieval  # noqa: E402
 from sdsearch.retrieve import Retriever  # noqa: E402
 from sdsearch.store import open_index  # noqa: E402
-from sdsearch.text import sentence_spans  # noqa: E402
+from sdsearch.analysis import sentence_spans  # noqa: E402
 
 TOP_N = 20
 

@@ -4,17 +4,34 @@
     >>> hits = sdsearch.search("wat gebeurt er met beschermd wonen", k=5)
     >>> print(hits[0].citation)
 
-The facade functions live in ``sdsearch.api``; composable parts are ``Retriever``,
-the encoders in ``sdsearch.embed`` and the index in ``sdsearch.store``.
+The facade functions live in ``sdsearch.api``; composable parts are ``Retriever``
+(``sdsearch.retrieve``), the encoders (``sdsearch.models``), the build steps
+(``sdsearch.build``) and the index folder (``sdsearch.store``). Every error sdsearch
+raises is a ``SdsearchError``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .errors import FilterError, SdsearchError
 
-__all__ = ["search", "ask", "build_index", "evaluate", "Retriever", "Hit", "Passage", "Answer", "Document", "__version__"]
+__version__ = "0.2.0"
+
+__all__ = [
+    "search",
+    "ask",
+    "build_index",
+    "evaluate",
+    "Retriever",
+    "Hit",
+    "Passage",
+    "Answer",
+    "Document",
+    "SdsearchError",
+    "FilterError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from .api import ask, build_index, evaluate, search

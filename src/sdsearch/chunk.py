@@ -13,15 +13,18 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .text import sentence_spans, squash
+from .analysis import sentence_spans, squash
+from .config import Settings
 from .types import Block, Document, Location, Passage
 
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    max_chars: int = 700
-    min_chars: int = 120
-    overlap_sentences: int = 0
+    """Passage size bounds; the defaults are ``config.Settings``'s (one home for each default)."""
+
+    max_chars: int = Settings.chunk_chars
+    min_chars: int = Settings.chunk_min_chars
+    overlap_sentences: int = Settings.chunk_overlap_sentences
 
     def as_dict(self) -> dict[str, int]:
         return {"max_chars": self.max_chars, "min_chars": self.min_chars, "overlap_sentences": self.overlap_sentences}

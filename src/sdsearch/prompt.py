@@ -9,7 +9,6 @@ Questions are kept in a history file across sessions (``$SDSEARCH_HISTORY``, els
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from collections.abc import Callable
@@ -17,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import Settings, colour_allowed, history_path
+from .errors import SdsearchError
 
 DEFAULT_K = 5
 
@@ -56,14 +56,6 @@ class PromptState:
         if self.doc_type:
             parts.append(f"type={self.doc_type}")
         return ", ".join(parts)
-
-
-def history_path() -> Path:
-    """Where questions are remembered across sessions."""
-    if os.environ.get("SDSEARCH_HISTORY"):
-        return Path(os.environ["SDSEARCH_HISTORY"])
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "sdsearch" / "history"
 
 
 def handle_command(line: str, state: PromptState, out: Callable[[str], None], retriever: Any = None) -> bool:
@@ -186,7 +178,7 @@ def show_source(state: PromptState, arg: str, retriever: Any = None, width: int 
 
 
 def _colour_ok() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+    return colour_allowed(sys.stdout.isatty())
 
 
 def run_prompt(index_dir: Path | None, settings: Settings) -> None:
@@ -210,7 +202,7 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
     answer_question(retriever, "Hoeveel inwoners ontvangen een uitkering?", k=1)
     out(f"{len(retriever.index)} passages uit {len(retriever.index.documents)} documenten geladen.")
 
-    read = _line_reader(interactive)
+    read = _line_reader(interactive, settings)
     while True:
         try:
             line = read(f"sdsearch [{state.filters_text()}]> ")
@@ -233,9 +225,7 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
             out("(afgebroken)")
             continue
         except Exception as e:  # one line, keep the prompt alive
-            from .cli import _known_errors
-
-            if isinstance(e, _known_errors()):
+            if isinstance(e, SdsearchError):
                 out(f"fout: {e}")
                 continue
             raise
@@ -243,9 +233,9 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
         out(answer_json(ans) if state.json else format_answer(ans, colour=colour))
 
 
-def _line_reader(interactive: bool) -> Callable[[str], str]:
+def _line_reader(interactive: bool, settings: Settings) -> Callable[[str], str]:
     """prompt_toolkit with file history on a terminal; plain lines otherwise."""
-    path = history_path()
+    path = history_path(settings)
     history: Any = None
     try:
         from prompt_toolkit.history import FileHistory

@@ -157,8 +157,13 @@ def hits_json(query: str, hits: Sequence[Hit], **extra: Any) -> str:
 
 
 def answer_json(answer: Answer) -> str:
+    return _dumps(answer_dict(answer))
+
+
+def answer_dict(answer: Answer) -> dict[str, Any]:
+    """The ``ask --json`` object (also what the HTTP API returns)."""
     span = answer.span
-    return _dumps(
+    return (
         {
             "question": answer.question,
             "answer": answer.text,
@@ -184,3 +189,55 @@ def answer_json(answer: Answer) -> str:
             "hits": [h.to_dict() for h in answer.hits],
         }
     )
+
+
+def error_json(question: str, message: str) -> str:
+    """The ``ask --json`` object for a line that could not be asked (blank, unusable)."""
+    return _dumps({"question": question, "answer": None, "answer_span": None, "confidence": 0.0, "citations": [], "hits": [], "error": message})
+
+
+def per_gemeente_json(question: str, answers: dict[str, Answer]) -> str:
+    """``ask --per gemeente --json``: one object, the answer of each gemeente under its name."""
+    return _dumps({"question": question, "per": "gemeente", "answers": {g: answer_dict(a) for g, a in answers.items()}})
+
+
+def format_per_gemeente(question: str, answers: dict[str, Answer], colour: bool = False, w: int | None = None) -> str:
+    """The answer of each gemeente under its name, with its citation; sources left out for overview."""
+    w = w or width()
+    lines = []
+    for gemeente, ans in answers.items():
+        lines.append(_bold(f"■ {clean(gemeente)}", colour))
+        if ans.answered:
+            lines.append(format_answer(ans, colour=colour, w=w, show_hits=False).rstrip())
+        else:
+            lines.append(_dim(f"  geen antwoord in de rapporten van {clean(gemeente)}", colour))
+        lines.append("")
+    if not answers:
+        lines.append("Geen gemeenten in de index.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_answer_eval(rep: Any, misses: int = 15) -> str:
+    """Answer metrics of an eval report, per split, and per miss: gold, what was answered, gold's rank."""
+    a = rep.answers
+    lines = [
+        f"  antwoord juist {a['answer_accuracy']:.3f} ({a['answerable']:.0f} beantwoordbaar)  "
+        f"geen-antwoord precisie {a['no_answer_precision']:.3f} recall {a['no_answer_recall']:.3f} ({a['unanswerable']:.0f} onbeantwoordbaar)"
+    ]
+    for split, m in (getattr(rep, "answers_by_split", None) or {}).items():
+        lines.append(
+            f"  {split:<5} antwoord juist {m['answer_accuracy']:.3f} ({m['answerable']:.0f})  "
+            f"geen-antwoord precisie {m['no_answer_precision']:.3f} recall {m['no_answer_recall']:.3f} ({m['unanswerable']:.0f})"
+        )
+    wrong = [r for r in rep.answer_rows if (r["answerable"] and not r.get("correct")) or (not r["answerable"] and r["answered"])]
+    if wrong and misses > 0:
+        lines.append(f"  {len(wrong)} missers (goud | gegeven antwoord | plek van de goudzin onder de kandidaten):")
+        for r in wrong[:misses]:
+            got = r.get("answer") or "—"
+            rank = r.get("gold_rank")
+            lines.append(
+                f"    {r['id']:<6} {' '.join(clean(r['question']).split())[:60]}\n"
+                f"           goud {str(r['gold'])[:60]!r} | gaf {' '.join(clean(got).split())[:90]!r} | plek {rank if rank else '-'}"
+            )
+    return "\n".join(lines)
+

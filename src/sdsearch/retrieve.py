@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from .analysis import ANALYZER_VERSION, Analyzer, fold
 from .config import Settings
-from .embed import Encoder
-from .store import Index, StoreError, open_index
-from .text import ANALYZER_VERSION, Analyzer, fold
+from .errors import FilterError, QueryError  # noqa: F401  (re-exported)
+from .models import Encoder
+from .store import Index, StoreError, open_index, rebuild_hint
 from .types import Hit, Location, Passage
 from .vectors import search as vector_search
 
@@ -41,17 +42,13 @@ def tidy_query(query: str) -> str:
     """A query as the retrievers take it: control characters gone, spaces collapsed, cut to
     ``MAX_QUERY_CHARS`` at a word boundary (logged). Raises ``QueryError`` for non-text."""
     if not isinstance(query, str):
-        raise QueryError(f"a query must be text, not {type(query).__name__}")
+        raise QueryError(f"een zoekvraag moet tekst zijn, geen {type(query).__name__}")
     q = " ".join(_QUERY_NOISE.sub(" ", query).split())
     if len(q) > MAX_QUERY_CHARS:
         cut = q.rfind(" ", MAX_QUERY_CHARS // 2, MAX_QUERY_CHARS + 1)
         q = q[: cut if cut > 0 else MAX_QUERY_CHARS]
-        log.warning("query of %s characters cut to its first %s (the model reads about 512 tokens)", f"{len(query):,}", f"{len(q):,}")
+        log.warning("zoekvraag van %s tekens ingekort tot de eerste %s (het model leest ongeveer 512 tokens)", f"{len(query):,}".replace(",", "."), f"{len(q):,}".replace(",", "."))
     return q
-
-
-class QueryError(ValueError):
-    """A query or filter that cannot be searched; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -84,11 +81,11 @@ class Filters:
         elif year is not None and str(year).strip():
             m = re.fullmatch(r"\s*(\d{4})?\s*(?:(-|–|\.\.|t/m)\s*(\d{4})?)?\s*", str(year))
             if not m or not (m.group(1) or m.group(3)):
-                raise QueryError(f"year must be like 2022 or 2020-2023, not {year!r}")
+                raise QueryError(f"jaar moet zijn als 2022 of 2020-2023, niet {year!r}")
             y_min = int(m.group(1)) if m.group(1) else None
             y_max = int(m.group(3)) if m.group(3) else (y_min if not m.group(2) else None)
         if y_min is not None and y_max is not None and y_min > y_max:
-            raise QueryError(f"year range {y_min}-{y_max} is empty")
+            raise QueryError(f"jaarbereik {y_min}-{y_max} is leeg")
         return cls(names(gemeente), y_min, y_max, names(doc_type))
 
     def __bool__(self) -> bool:
@@ -106,6 +103,30 @@ class Filters:
             return False
         return True
 
+    def unknown(self, documents: Sequence[dict[str, Any]]) -> str | None:
+        """Why these filters can match nothing in ``documents``, in Dutch, or None when they can.
+
+        Names what the index holds and suggests a near miss ("bedoelde u Vlaardingen?"), so a
+        typo or a gemeente that is not indexed never looks like "nothing found".
+        """
+        for key, wanted, label in (("gemeente", self.gemeente, "gemeente"), ("doc_type", self.doc_type, "documenttype")):
+            if not wanted:
+                continue
+            held = sorted({str(d.get(key)) for d in documents if d.get(key)}, key=str.casefold)
+            by_fold = {fold(h): h for h in held}
+            missing = [w for w in wanted if w not in by_fold]
+            if missing:
+                return _unknown_message(label, missing, held)
+        if self.year_min is not None or self.year_max is not None:
+            years = sorted({int(d["year"]) for d in documents if isinstance(d.get("year"), int)})
+            if not any(self.matches({"year": y}) for y in years):
+                asked = f"{self.year_min}" if self.year_min == self.year_max else f"{self.year_min or ''}–{self.year_max or ''}"
+                held_years = ", ".join(map(str, years)) or "geen"
+                return f"geen documenten uit {asked} in de index; jaren in de index: {held_years}"
+        if not any(self.matches(d) for d in documents):
+            return f"geen document in de index voldoet aan alle filters samen ({self.describe()})"
+        return None
+
     def describe(self) -> str:
         parts = []
         if self.gemeente:
@@ -118,6 +139,18 @@ class Filters:
         if self.doc_type:
             parts.append("type " + ", ".join(self.doc_type))
         return "; ".join(parts)
+
+
+def _unknown_message(label: str, missing: Sequence[str], held: Sequence[str]) -> str:
+    """ "onbekende gemeente amsterdam; in de index: Maassluis, Velsen, Vlaardingen" + a near miss."""
+    import difflib
+
+    by_fold = {fold(h): h for h in held}
+    msg = f"onbekende {label} {', '.join(missing)}; in de index: {', '.join(held) or 'geen'}"
+    near = difflib.get_close_matches(missing[0], list(by_fold), n=1, cutoff=0.6)
+    if near:
+        msg += f" (bedoelde u {by_fold[near[0]]}?)"
+    return msg
 
 
 def _shingles(text: str, n: int = 3) -> frozenset[str]:
@@ -178,8 +211,8 @@ class Retriever:
         )
         if a.get("version") != ANALYZER_VERSION:
             raise StoreError(
-                f"index was built with Dutch analyzer version {a.get('version')}, this sdsearch uses "
-                f"{ANALYZER_VERSION}; rebuild with `sdsearch index` (vectors are re-used)"
+                f"de index is gebouwd met Nederlandse analyse versie {a.get('version')}, deze sdsearch gebruikt "
+                f"{ANALYZER_VERSION}; {rebuild_hint(index.folder)} (vectoren worden hergebruikt)"
             )
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
@@ -192,29 +225,35 @@ class Retriever:
             want = index.manifest.get("model", {})
             if want.get("id") != encoder.model_id or int(want.get("dim", encoder.dim)) != encoder.dim:
                 raise StoreError(
-                    f"index was built with model {want.get('id')!r} ({want.get('dim')}-dim), "
-                    f"not {encoder.model_id!r}; rebuild with `sdsearch index --model {encoder.model_id}`"
+                    f"de index is gebouwd met model {want.get('id')!r} ({want.get('dim')} dimensies), "
+                    f"niet {encoder.model_id!r}; bouw de index opnieuw met `sdsearch index --model {encoder.model_id}`"
                 )
             if want.get("query_prefix", encoder.query_prefix) != encoder.query_prefix:
-                raise StoreError(f"index expects query prefix {want.get('query_prefix')!r}; rebuild the index")
+                raise StoreError(f"de index verwacht het voorvoegsel {want.get('query_prefix')!r}; {rebuild_hint(index.folder)}")
 
     @classmethod
     def open(cls, index_dir: str | Path, encoder: Encoder | None = None, settings: Settings | None = None) -> Retriever:
         """Open ``index_dir`` and load the encoder its manifest names (unless one is given)."""
-        from .embed import load_encoder
+        from .models import load_encoder
 
-        s = settings or Settings()
+        s = settings or Settings.load()
         idx = open_index(Path(index_dir))
         if encoder is None and s.mode != "sparse":
-            encoder = load_encoder(idx.model_id, s.runtime)
+            encoder = load_encoder(idx.model_id, s.runtime, threads=s.threads, variant=s.e5_variant)
         return cls(idx, encoder, s)
 
     # -- filtering -------------------------------------------------------------------
 
     def allowed_mask(self, filters: Filters | None) -> np.ndarray | None:
-        """Boolean mask over passages that match ``filters`` (None when nothing is filtered)."""
+        """Boolean mask over passages that match ``filters`` (None when nothing is filtered).
+
+        Raises ``FilterError`` when the filters name a gemeente, type or year the index does not hold.
+        """
         if not filters:
             return None
+        why = filters.unknown(self.index.documents)
+        if why:
+            raise FilterError(why)
         ok_docs = np.array([filters.matches(d) for d in self.index.documents], dtype=bool)
         if ok_docs.size == 0:
             return np.zeros(len(self.index), dtype=bool)
@@ -285,16 +324,9 @@ class Retriever:
 
     def sparse(self, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """Top-n passages by BM25 over the Dutch analyzer's terms (filtered by ``mask``)."""
-        bm25 = self.index.bm25
-        vocab = bm25.vocab_dict
-        ids = [vocab[t] for t in self.analyzer.terms(query) if t in vocab]
-        if not ids or len(self.index) == 0:
+        if len(self.index) == 0:
             return []
-        scores = bm25.get_scores_from_ids(ids, weight_mask=mask.astype(np.float32) if mask is not None else None)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return self.index.sparse.top(self.analyzer.terms(query), n, mask)
 
     # -- search ------------------------------------------------------------------------
 
@@ -310,24 +342,24 @@ class Retriever:
         k = s.k if k is None else k
         mode = mode or s.mode
         if mode not in MODES:
-            raise QueryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+            raise QueryError(f"mode moet een van {', '.join(MODES)} zijn, niet {mode!r}")
         if k < 1:
-            raise QueryError("k must be at least 1")
+            raise QueryError("k moet minstens 1 zijn")
         if isinstance(queries, str):
-            raise QueryError("search takes a list of queries")
+            raise QueryError("search verwacht een lijst zoekvragen")
         tidy = [tidy_query(q) for q in queries]
         for q, raw in zip(tidy, queries, strict=True):
             if not q and raw.strip():
-                raise QueryError("query has only control characters or undecodable bytes: type a question or some words")
+                raise QueryError("de zoekvraag bevat alleen stuurtekens of onleesbare bytes: typ een vraag of een paar woorden")
             if not q:
-                raise QueryError("empty query: type a question or some words to search for")
+                raise QueryError("lege zoekvraag: typ een vraag of een paar woorden")
         queries = tidy
         if not all(_HAS_WORD.search(q) for q in queries):
             # Only punctuation or symbols (emoji): no word to match, so no hits rather than noise.
             keep = [i for i, q in enumerate(queries) if _HAS_WORD.search(q)]
             for q in queries:
                 if not _HAS_WORD.search(q):
-                    log.warning("query %r has no letters or digits; nothing to search for", q[:40])
+                    log.warning("zoekvraag %r bevat geen letters of cijfers; er is niets te zoeken", q[:40])
             found = self.search([queries[i] for i in keep], k, filters, mode) if keep else []
             out: list[list[Hit]] = [[] for _ in queries]
             for i, hits in zip(keep, found, strict=True):
@@ -338,7 +370,7 @@ class Retriever:
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
         if mode in ("dense", "hybrid"):
             if self.encoder is None:
-                raise QueryError("dense search needs an encoder")
+                raise QueryError("dense zoeken heeft een encoder nodig")
             qvecs = self.encoder.encode_queries(list(queries))
             dense_lists = self.dense(np.ascontiguousarray(qvecs, dtype=np.float32), n_cand, mask)
         results = []

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import time
 from collections.abc import Iterator
@@ -40,6 +41,9 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .errors import StoreError  # noqa: F401  (re-exported)
+from .files import atomic_write_bytes, fsync_dir
+from .sparse import SparseIndex
 from .types import Passage
 
 FORMAT_VERSION = 1
@@ -51,10 +55,6 @@ _HASH_ON_LOAD_LIMIT = 256 * 1024 * 1024
 DATA_FILES = ("passages.jsonl", "passages.offsets.npy", "vectors.npy", "vectors.faiss", "meta.npz")
 
 
-class StoreError(Exception):
-    """The index folder is missing, locked, damaged or built for another model."""
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -63,25 +63,37 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(path: Path) -> None:
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
             with open(Path(dirpath) / name, "rb") as f:
                 os.fsync(f.fileno())
-        _fsync_dir(Path(dirpath))
+        fsync_dir(Path(dirpath))
+
+
+def _index_root(path: Path) -> Path:
+    """The index folder of ``path`` (a generation folder or the index folder itself)."""
+    path = Path(path)
+    return path.parent if _GEN_NAME.match(path.name) else path
+
+
+def build_hint(path: Path) -> str:
+    """The command that builds the index at ``path``: plain ``sdsearch index`` for the default."""
+    from .config import default_index
+
+    root = _index_root(path)
+    try:
+        is_default = root.resolve() == default_index().resolve()
+    except Exception:  # settings unreadable: give the explicit command
+        is_default = False
+    if is_default:
+        return "bouw er een met `sdsearch index`"
+    return f"bouw er een met `sdsearch index MAP --index {shlex.quote(str(root))}` (MAP: de map met rapporten)"
+
+
+def rebuild_hint(path: Path) -> str:
+    """The command that rebuilds the index at ``path``."""
+    return build_hint(path).replace("bouw er een met", "bouw de index opnieuw met", 1)
 
 
 def _read_pointer(root: Path) -> tuple[str, str | None] | None:
@@ -92,13 +104,13 @@ def _read_pointer(root: Path) -> tuple[str, str | None] | None:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise StoreError(f"{pointer} is damaged (a folder); rebuild with `sdsearch index`") from None
+        raise StoreError(f"{pointer} is beschadigd (een map); {rebuild_hint(root)}") from None
     except OSError as e:
-        raise StoreError(f"cannot read {pointer}: {e.strerror}") from None
+        raise StoreError(f"kan {pointer} niet lezen: {e.strerror}") from None
     lines = raw.decode("utf-8", errors="replace").split("\n")
     name = lines[0].strip()
     if not _GEN_NAME.match(name):  # never follow a pointer out of the index folder
-        raise StoreError(f"{pointer} is damaged (it names {name[:40]!r}); rebuild with `sdsearch index`")
+        raise StoreError(f"{pointer} is beschadigd (het noemt {name[:40]!r}); {rebuild_hint(root)}")
     digest = None
     for line in lines[1:]:
         key, _, value = line.strip().partition(" ")
@@ -114,7 +126,7 @@ def current_generation(root: Path) -> Path | None:
         return None
     gen = root / found[0]
     if not gen.is_dir():
-        raise StoreError(f"index generation {found[0]} named by {root / CURRENT} is missing; rebuild with `sdsearch index`")
+        raise StoreError(f"indexgeneratie {found[0]} uit {root / CURRENT} ontbreekt; {rebuild_hint(root)}")
     return gen
 
 
@@ -127,11 +139,12 @@ class BuildLock:
         self._timeout = Timeout
         root = Path(root)
         if root.exists() and not root.is_dir():
-            raise StoreError(f"index folder {root} is a file, not a folder; choose another --index")
+            raise StoreError(f"indexmap {root} is een bestand, geen map; kies een andere --index")
+        self._created = not root.exists()
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"cannot create index folder {root}: {e.strerror}") from None
+            raise StoreError(f"kan indexmap {root} niet maken: {e.strerror}") from None
         # The OS releases this lock when the process dies, even by kill -9: no stale locks.
         self._lock = FileLock(str(root / LOCK), timeout=0)
         self.root = root
@@ -140,13 +153,20 @@ class BuildLock:
         try:
             self._lock.acquire()
         except self._timeout:
-            raise StoreError(f"another build is running on {self.root} (locked); try again when it has finished") from None
+            raise StoreError(f"er loopt al een indexering op {self.root} (vergrendeld); probeer het opnieuw als die klaar is") from None
         except OSError as e:
-            raise StoreError(f"cannot lock index folder {self.root}: {e.strerror}") from None
+            raise StoreError(f"kan indexmap {self.root} niet vergrendelen: {e.strerror}") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
+        # A build that made a new folder and failed leaves nothing behind (not even the lock file).
+        if self._created and not (self.root / CURRENT).exists():
+            try:
+                (self.root / LOCK).unlink(missing_ok=True)
+                self.root.rmdir()
+            except OSError:
+                pass
 
 
 @dataclass
@@ -157,7 +177,7 @@ class IndexData:
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
     faiss_index: Any
     faiss_factory: str
-    bm25: Any  # bm25s.BM25
+    sparse: SparseIndex
     passage_doc: np.ndarray  # (n,) int32: document number of each passage's first location
     extra_doc_pairs: np.ndarray  # (m, 2) int32: (passage, document) for the other locations
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -191,7 +211,7 @@ def write_index(root: Path, data: IndexData) -> Path:
         if data.embed_keys is not None:
             meta["embed_keys"] = data.embed_keys
         np.savez(tmp / "meta.npz", **meta)
-        data.bm25.save(str(tmp / "bm25"), show_progress=False)
+        data.sparse.save(tmp / "bm25")
         files = {}
         for path in sorted(tmp.rglob("*")):
             if path.is_file():
@@ -210,14 +230,10 @@ def write_index(root: Path, data: IndexData) -> Path:
         (tmp / "manifest.json").write_bytes(manifest_bytes)
         _fsync_tree(tmp)
         os.rename(tmp, root / name)
-        _fsync_dir(root)
+        fsync_dir(root)
         previous = current_generation_name(root)
-        pointer_tmp = root / f".{CURRENT}.tmp-{os.getpid()}"
-        pointer_tmp.write_text(f"{name}\nmanifest-sha256 {hashlib.sha256(manifest_bytes).hexdigest()}\n", encoding="utf-8")
-        with open(pointer_tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(pointer_tmp, root / CURRENT)
-        _fsync_dir(root)
+        pointer = f"{name}\nmanifest-sha256 {hashlib.sha256(manifest_bytes).hexdigest()}\n"
+        atomic_write_bytes(root / CURRENT, pointer.encode("utf-8"))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -254,7 +270,7 @@ def _prune(root: Path, keep: set[str | None]) -> None:
             shutil.rmtree(hidden, ignore_errors=True)
         elif child.is_dir() and child.name.startswith((".tmp-gen-", ".del-gen-")):
             shutil.rmtree(child, ignore_errors=True)
-        elif child.is_file() and child.name.startswith(f".{CURRENT}.tmp-"):
+        elif child.is_file() and child.name.startswith(f".{CURRENT}."):
             child.unlink(missing_ok=True)
 
 
@@ -319,15 +335,19 @@ class Index:
         return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
 
     @cached_property
-    def bm25(self) -> Any:
-        import bm25s
+    def sparse(self) -> SparseIndex:
+        return SparseIndex.load(self.folder / "bm25", mmap=True)
 
-        return bm25s.BM25.load(str(self.folder / "bm25"), mmap=True, allow_pickle=False)
+    def use_sparse(self, sparse: SparseIndex) -> None:
+        """Search with another sparse index over the same passages (ablations and experiments)."""
+        if sparse.num_docs != len(self):
+            raise StoreError(f"de BM25-index telt {sparse.num_docs} passages, de index {len(self)}")
+        self.__dict__["sparse"] = sparse
 
     def load(self) -> None:
         """Map every data file now (cheap: memory maps), so the index keeps working after a
         later build prunes its generation from disk."""
-        _ = self.vectors, self.faiss_index, self.bm25
+        _ = self.vectors, self.faiss_index, self.sparse
 
     @property
     def model_id(self) -> str:
@@ -355,28 +375,28 @@ def _check_paths(folder: Path, files: object) -> None:
     base = folder.resolve()
     for rel in files:
         if not _safe_rel(rel) or not (folder / rel).resolve().is_relative_to(base):
-            raise StoreError(f"index manifest names a file outside the index ({str(rel)[:80]!r}); rebuild with `sdsearch index`")
+            raise StoreError(f"het manifest van de index noemt een bestand buiten de index ({str(rel)[:80]!r}); {rebuild_hint(folder)}")
 
 
 def verify_files(folder: Path, manifest: dict[str, Any], full: bool) -> None:
     """Check every data file against the manifest: sizes always, SHA-256 when ``full``."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
-        raise StoreError(f"index manifest in {folder} lists no files; rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} noemt geen bestanden; {rebuild_hint(folder)}")
     missing = [name for name in (*DATA_FILES, "bm25/params.index.json", "bm25/vocab.index.json") if name not in files]
     if missing:
-        raise StoreError(f"index manifest in {folder} does not list {missing[0]}; rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} noemt {missing[0]} niet; {rebuild_hint(folder)}")
     _check_paths(folder, files)
     for rel, info in files.items():
         if not isinstance(info, dict) or not isinstance(info.get("size"), int) or not isinstance(info.get("sha256"), str):
-            raise StoreError(f"index manifest entry for {rel} is damaged; rebuild with `sdsearch index`")
+            raise StoreError(f"de regel voor {rel} in het manifest is beschadigd; {rebuild_hint(folder)}")
         path = folder / rel
         if not path.is_file():
-            raise StoreError(f"index file {rel} is missing; rebuild with `sdsearch index`")
+            raise StoreError(f"indexbestand {rel} ontbreekt; {rebuild_hint(folder)}")
         if path.stat().st_size != info["size"]:
-            raise StoreError(f"index file {rel} is truncated or changed (size differs); rebuild with `sdsearch index`")
+            raise StoreError(f"indexbestand {rel} is ingekort of gewijzigd (andere grootte); {rebuild_hint(folder)}")
         if full and _sha256(path) != info["sha256"]:
-            raise StoreError(f"index file {rel} is damaged (checksum differs); rebuild with `sdsearch index`")
+            raise StoreError(f"indexbestand {rel} is beschadigd (controlesom wijkt af); {rebuild_hint(folder)}")
 
 
 def read_manifest(folder: Path, sha256: str | None = None) -> dict[str, Any]:
@@ -388,20 +408,20 @@ def read_manifest(folder: Path, sha256: str | None = None) -> dict[str, Any]:
     try:
         raw = (folder / "manifest.json").read_bytes()
     except FileNotFoundError:
-        raise StoreError(f"no manifest.json in {folder}; rebuild with `sdsearch index`") from None
+        raise StoreError(f"geen manifest.json in {folder}; {rebuild_hint(folder)}") from None
     except OSError as e:
-        raise StoreError(f"index manifest in {folder} is unreadable ({e.strerror}); rebuild with `sdsearch index`") from None
+        raise StoreError(f"het manifest in {folder} is onleesbaar ({e.strerror}); {rebuild_hint(folder)}") from None
     changed = sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except ValueError as e:
-        how = "truncated or changed (checksum differs)" if changed else f"unreadable ({e})"
-        raise StoreError(f"index manifest in {folder} is {how}; rebuild with `sdsearch index`") from None
+        how = "ingekort of gewijzigd (controlesom wijkt af)" if changed else f"onleesbaar ({e})"
+        raise StoreError(f"het manifest in {folder} is {how}; {rebuild_hint(folder)}") from None
     if not isinstance(manifest, dict):
-        raise StoreError(f"index manifest in {folder} is damaged; rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} is beschadigd; {rebuild_hint(folder)}")
     _check_paths(folder, manifest.get("files"))
     if changed:
-        raise StoreError(f"index manifest in {folder} is truncated or changed (checksum differs); rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} is ingekort of gewijzigd (controlesom wijkt af); {rebuild_hint(folder)}")
     return manifest
 
 
@@ -409,13 +429,13 @@ def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     """The fields a search relies on have the right shape; document sources stay relative."""
     model = manifest.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("id"), str) or not isinstance(model.get("dim"), int):
-        raise StoreError(f"index manifest in {folder} has no valid model entry; rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} noemt geen geldig model; {rebuild_hint(folder)}")
     docs = manifest.get("documents", [])
     if not isinstance(docs, list) or not all(isinstance(d, dict) and _safe_rel(d.get("source")) for d in docs):
-        raise StoreError(f"index manifest in {folder} has a damaged document list; rebuild with `sdsearch index`")
+        raise StoreError(f"het manifest in {folder} heeft een beschadigde documentenlijst; {rebuild_hint(folder)}")
     for key in ("counts", "corpus", "chunker", "analyzer", "faiss", "bm25", "embed"):
         if not isinstance(manifest.get(key, {}), dict):
-            raise StoreError(f"index manifest in {folder} has a damaged {key!r} entry; rebuild with `sdsearch index`")
+            raise StoreError(f"het manifest in {folder} heeft een beschadigd onderdeel {key!r}; {rebuild_hint(folder)}")
 
 
 def open_index(root: Path, model_id: str | None = None, verify: bool | None = None) -> Index:
@@ -447,26 +467,26 @@ def _read_pointer_quietly(root: Path) -> tuple[str, str | None] | None:
 
 def _open_once(root: Path, model_id: str | None, verify: bool | None) -> Index:
     if not root.exists():
-        raise StoreError(f"no index at {root}; build one with `sdsearch index`")
+        raise StoreError(f"geen index in {root}; {build_hint(root)}")
     if not root.is_dir():
-        raise StoreError(f"{root} is a file, not an index folder; build one with `sdsearch index`")
+        raise StoreError(f"{root} is een bestand, geen indexmap; kies een map met --index")
     pointer = _read_pointer(root)
     if pointer is None:
-        raise StoreError(f"no index at {root}; build one with `sdsearch index`")
+        raise StoreError(f"geen index in {root}; {build_hint(root)}")
     gen = root / pointer[0]
     if not gen.is_dir():
-        raise StoreError(f"index generation {pointer[0]} named by {root / CURRENT} is missing; rebuild with `sdsearch index`")
+        raise StoreError(f"indexgeneratie {pointer[0]} uit {root / CURRENT} ontbreekt; {rebuild_hint(root)}")
     manifest = read_manifest(gen, pointer[1])
     fmt = manifest.get("format_version")
     if fmt != FORMAT_VERSION:
         raise StoreError(
-            f"index at {root} has format {fmt}, this sdsearch reads format {FORMAT_VERSION}; rebuild with `sdsearch index`"
+            f"de index in {root} heeft formaat {fmt}, deze sdsearch leest formaat {FORMAT_VERSION}; {rebuild_hint(root)}"
         )
     _check_manifest(gen, manifest)
     if model_id is not None and manifest["model"]["id"] != model_id:
         raise StoreError(
-            f"index at {root} was built with model {manifest['model']['id']!r}, not {model_id!r}; "
-            f"rebuild with `sdsearch index` or search with --model {manifest['model']['id']}"
+            f"de index in {root} is gebouwd met model {manifest['model']['id']!r}, niet {model_id!r}; "
+            f"{rebuild_hint(root)}, of zoek met --model {manifest['model']['id']}"
         )
     verify_files(gen, manifest, full=False)
     total = sum(int(f["size"]) for f in manifest["files"].values())
@@ -484,4 +504,4 @@ def _open_once(root: Path, model_id: str | None, verify: bool | None) -> Index:
         if index is not None:
             index.close()
         msg = str(e).splitlines()[0][:160] if str(e) else ""
-        raise StoreError(f"index at {root} is damaged ({type(e).__name__}: {msg}); rebuild with `sdsearch index`") from None
+        raise StoreError(f"de index in {root} is beschadigd ({type(e).__name__}: {msg}); {rebuild_hint(root)}") from None

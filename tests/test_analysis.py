@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdsearch.text import Analyzer, fold, normalise_number, sentence_spans, split_compound
+from sdsearch.analysis import Analyzer, fold, normalise_number, sentence_spans, split_compound
 
 A = Analyzer()
 

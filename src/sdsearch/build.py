@@ -1,0 +1,317 @@
+"""The build, as small named steps: read → chunk → embed (re-use) → vectors → sparse → manifest → write.
+
+    report = build_index(["rapporten/"], "mijn-index", Settings.load())
+
+Each step is a plain function over plain values, so the local build (``build_index``), the
+benchmarks and the distributed build (``distributed.py``, Ray) run the same code: they differ
+only in where ``read`` and ``embed`` execute. ``build_index`` takes the index lock first, so
+a second build is refused before any work; the new generation becomes live only when it is
+complete (``store.write_index``), so a failed or killed build leaves the previous index usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analysis import Analyzer
+from .chunk import ChunkSettings, chunk, context_prefix
+from .config import Settings, default_corpus, default_index
+from .errors import BuildError, IngestError, StoreError
+from .ingest import READERS, IngestReport, ingest
+from .models import Encoder, load_encoder
+from .sparse import SparseIndex
+from .store import BuildLock, IndexData, current_generation, open_index, read_manifest, write_index
+from .types import Document, Passage
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+EMBED_BATCH = 32
+
+
+@dataclass
+class BuildReport:
+    index: Path
+    documents: int
+    passages: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+# --- what the encoder and BM25 see ---------------------------------------------------------
+
+
+def embed_text(p: Passage, with_headings: bool) -> str:
+    """The text the encoder sees for a passage: its section path, then the passage."""
+    prefix = context_prefix(p) if with_headings else ""
+    return f"{prefix}\n{p.text}" if prefix else p.text
+
+
+def bm25_text(p: Passage) -> str:
+    """The text BM25 indexes: metadata and section path count as words of the passage."""
+    meta = " ".join(str(x) for x in (p.gemeente, p.doc_type, p.year) if x)
+    return f"{meta}\n{context_prefix(p)}\n{p.text}"
+
+
+def embed_key(model_id: str, prefix: str, text: str) -> bytes:
+    """Identity of an embedded text: same model, prefix and text → the same vector, re-usable."""
+    return hashlib.sha1(f"{model_id}\0{prefix}\0{text}".encode()).hexdigest()[:32].encode()
+
+
+def corpus_fingerprint(paths: Sequence[Path]) -> str:
+    """A cheap fingerprint of the files a build would read (names, sizes, mtimes)."""
+    h = hashlib.sha256()
+    for root in paths:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for f in files:
+            if f.suffix.lower() in READERS or f.name == "corpus.toml":
+                st = f.stat()
+                h.update(f"{f.as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+# --- the steps -----------------------------------------------------------------------------
+
+
+def read(roots: Sequence[Path], s: Settings) -> IngestReport:
+    """Discover and read every supported file; unreadable ones are listed, not fatal."""
+    try:
+        report = ingest(roots, max_file_mb=s.max_file_mb if s.max_file_mb > 0 else None, extract_cache=s.extract_cache)
+    except IngestError as e:
+        raise BuildError(str(e)) from None
+    if not report.documents:
+        where = ", ".join(map(str, roots))
+        if report.skipped:
+            why = "; ".join(f"{src}: {reason}" for src, reason in report.skipped[:5])
+            more = f" (en nog {len(report.skipped) - 5})" if len(report.skipped) > 5 else ""
+            raise BuildError(f"geen leesbare documenten in {where}; overgeslagen: {why}{more}")
+        raise BuildError(f"geen leesbare documenten in {where} (ondersteund: {', '.join(sorted(READERS))})")
+    return report
+
+
+def chunk_settings(s: Settings) -> ChunkSettings:
+    return ChunkSettings(s.chunk_chars, s.chunk_min_chars, s.chunk_overlap_sentences)
+
+
+def chunk_documents(docs: Sequence[Document], s: Settings) -> list[Passage]:
+    """Documents → passages (heading-aware, sentence-aligned, stable ids)."""
+    return chunk(list(docs), chunk_settings(s))
+
+
+@dataclass
+class EmbedPlan:
+    """Which passages need the encoder and which re-use a vector of the live index."""
+
+    texts: list[str]
+    keys: list[bytes]
+    vectors: np.ndarray  # (n, dim); re-used rows already filled
+    todo: list[int]  # rows still to embed
+    old_docs: dict[str, str]  # source -> content hash of the live index, for the report
+
+
+def previous_vectors(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes, int], np.ndarray | None, dict[str, str]]:
+    """Vectors of the live index keyed by embed key, for re-use; empty when incompatible or damaged."""
+    try:
+        open_index(index_dir, verify=True).close()  # re-use only from an index that passes every checksum
+        gen = current_generation(index_dir)
+        if gen is None:
+            return {}, None, {}
+        manifest = read_manifest(gen)
+        old_docs = {d["source"]: d.get("content_hash", "") for d in manifest.get("documents", [])}
+        if manifest.get("model", {}).get("id") != model_id or manifest.get("model", {}).get("dim") != dim:
+            return {}, None, old_docs
+        keys = np.load(gen / "meta.npz", allow_pickle=False)["embed_keys"]
+        vecs = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        if len(keys) != len(vecs):
+            return {}, None, old_docs
+        return {bytes(k): i for i, k in enumerate(keys)}, vecs, old_docs
+    except (StoreError, OSError, KeyError, ValueError):
+        return {}, None, {}
+
+
+def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s: Settings) -> EmbedPlan:
+    """The embedded text and key of each passage; vectors of unchanged text copied from the live index."""
+    old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim)
+    texts = [embed_text(p, s.embed_headings) for p in passages]
+    keys = [embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
+    vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
+    todo = []
+    for i, key in enumerate(keys):
+        j = old_keys.get(key)
+        if j is not None and old_vecs is not None:
+            vectors[i] = old_vecs[j]
+        else:
+            todo.append(i)
+    return EmbedPlan(texts, keys, vectors, todo, old_docs)
+
+
+def embed(plan: EmbedPlan, enc: Encoder, progress: Progress | None = None) -> None:
+    """Fill the rows of ``plan.vectors`` that need the encoder, in batches."""
+    todo = plan.todo
+    for start in range(0, len(todo), EMBED_BATCH):
+        ids = todo[start : start + EMBED_BATCH]
+        plan.vectors[ids] = enc.encode_passages([plan.texts[i] for i in ids], batch_size=EMBED_BATCH)
+        if progress:
+            progress(min(start + EMBED_BATCH, len(todo)), len(todo))
+
+
+def vector_index(vectors: np.ndarray) -> tuple[Any, str, dict[str, Any]]:
+    """The FAISS index sized to the corpus (see vectors.py)."""
+    from .vectors import build_vector_index
+
+    return build_vector_index(vectors)
+
+
+def sparse_index(passages: Sequence[Passage], s: Settings, analyzer: Analyzer | None = None) -> SparseIndex:
+    """BM25 over the Dutch analyzer's terms of metadata, section path and text."""
+    analyzer = analyzer or Analyzer()
+    return SparseIndex.build([analyzer.terms(bm25_text(p)) for p in passages], k1=s.bm25_k1, b=s.bm25_b)
+
+
+def doc_entry(d: Document, n_passages: int) -> dict[str, Any]:
+    """One document in the manifest: its citation fields, content hash and size."""
+    entry = {
+        "source": d.source,
+        "title": d.title,
+        "gemeente": d.gemeente,
+        "year": d.year,
+        "doc_type": d.doc_type,
+        "content_hash": d.content_hash,
+        "pages": len(d.page_starts) or None,
+        "chars": len(d.text),
+        "passages": n_passages,
+    }
+    origin = getattr(d, "meta_origin", ())
+    if origin:
+        entry["meta_origin"] = dict(origin)
+    return entry
+
+
+def assemble(
+    roots: Sequence[Path],
+    report: IngestReport,
+    passages: list[Passage],
+    plan: EmbedPlan,
+    enc: Encoder,
+    s: Settings,
+    analyzer: Analyzer | None = None,
+    fingerprint: str = "",
+) -> IndexData:
+    """Vector index, sparse index and manifest around the embedded passages: what ``write_index`` writes."""
+    analyzer = analyzer or Analyzer()
+    docs = report.documents
+    faiss_index, factory, faiss_info = vector_index(plan.vectors)
+    sparse = sparse_index(passages, s, analyzer)
+    doc_no = {d.source: i for i, d in enumerate(docs)}
+    passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
+    extra = np.array(
+        [(i, doc_no[loc.source]) for i, p in enumerate(passages) for loc in p.also_at if loc.source in doc_no],
+        dtype=np.int32,
+    ).reshape(-1, 2)
+    manifest = {
+        "model": {
+            "id": enc.model_id,
+            "dim": enc.dim,
+            "query_prefix": enc.query_prefix,
+            "passage_prefix": enc.passage_prefix,
+            "runtime": type(enc).__name__,
+        },
+        "embed": {"headings": s.embed_headings},
+        "chunker": chunk_settings(s).as_dict(),
+        "analyzer": analyzer.settings(),
+        "bm25": sparse.settings(),
+        "faiss": faiss_info,
+        "corpus": {
+            "paths": [str(r) for r in roots],
+            "fingerprint": fingerprint,
+            "skipped": [{"source": src, "reason": why} for src, why in report.skipped],
+        },
+        "counts": {"documents": len(docs), "embedded": len(plan.todo), "reused": len(passages) - len(plan.todo)},
+        "documents": [doc_entry(d, int((passage_doc == i).sum())) for i, d in enumerate(docs)],
+    }
+    return IndexData(
+        passages=passages,
+        vectors=plan.vectors,
+        faiss_index=faiss_index,
+        faiss_factory=factory,
+        sparse=sparse,
+        passage_doc=passage_doc,
+        extra_doc_pairs=extra,
+        embed_keys=np.array(plan.keys, dtype="S32"),
+        manifest=manifest,
+    )
+
+
+def summarize(index_dir: Path, report: IngestReport, passages: list[Passage], plan: EmbedPlan, t0: float, embed_seconds: float) -> BuildReport:
+    """What changed against the previous index, for people."""
+    new_docs = {d.source: d.content_hash for d in report.documents}
+    old_docs = plan.old_docs
+    return BuildReport(
+        index=index_dir,
+        documents=len(report.documents),
+        passages=len(passages),
+        added=sorted(src for src in new_docs if src not in old_docs),
+        updated=sorted(src for src, h in new_docs.items() if src in old_docs and old_docs[src] != h),
+        removed=sorted(src for src in old_docs if src not in new_docs),
+        unchanged=sorted(src for src, h in new_docs.items() if old_docs.get(src) == h),
+        skipped=report.skipped,
+        notes=report.notes,
+        embedded=len(plan.todo),
+        reused=len(passages) - len(plan.todo),
+        seconds=time.perf_counter() - t0,
+        embed_seconds=embed_seconds,
+    )
+
+
+# --- the whole build -----------------------------------------------------------------------
+
+
+def build_index(
+    paths: Sequence[str | Path] | None = None,
+    index: str | Path | None = None,
+    settings: Settings | None = None,
+    encoder: Encoder | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Ingest ``paths`` (default: the corpus), chunk, embed and write the index atomically.
+
+    Vectors of passages whose text is unchanged are re-used from the live index. Files
+    that cannot be read are skipped and listed in the report. Raises ``BuildError`` when
+    nothing can be indexed, ``StoreError`` when another build holds the index.
+    """
+    t0 = time.perf_counter()
+    s = settings or Settings.load()
+    roots = [Path(p) for p in (paths or [default_corpus(s)])]
+    index_dir = Path(index) if index is not None else default_index(s)
+    with BuildLock(index_dir):  # first: a second build is refused before any reading or embedding
+        report = read(roots, s)
+        try:
+            fingerprint = corpus_fingerprint(roots)
+        except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
+            fingerprint = ""
+        passages = chunk_documents(report.documents, s)
+        enc = encoder or load_encoder(s.model, s.runtime, threads=s.threads, variant=s.e5_variant)
+        plan = plan_embedding(passages, enc, index_dir, s)
+        t_embed = time.perf_counter()
+        embed(plan, enc, progress)
+        embed_seconds = time.perf_counter() - t_embed
+        data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint)
+        write_index(index_dir, data)
+    return summarize(index_dir, report, passages, plan, t0, embed_seconds)
