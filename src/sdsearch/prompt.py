@@ -1,8 +1,10 @@
 """The interactive prompt: type a question, read the answer and its sources.
 
 Commands start with ":" and stay in force until changed: ``:k 5``, ``:gemeente Velsen``,
-``:jaar 2022``, ``:type jaarverslag``, ``:reset``, ``:json``, ``:bron N``, ``:help``.
-Ctrl-C cancels the current line or a running question; Ctrl-D (or ``:q``) leaves.
+``:jaar 2022``, ``:type jaarverslag``, ``:per gemeente``, ``:reset``, ``:json``, ``:bron N``,
+``:help``. The plain words ``help``, ``clear``, ``exit`` and ``quit`` typed alone act as a
+shell user expects. Ctrl-C cancels the current line or a running question; Ctrl-D (or
+``:q``) leaves. The answer is printed last, under compact sources, so it stays in view.
 Questions are kept in a history file across sessions (``$SDSEARCH_HISTORY``, else
 ``$XDG_STATE_HOME/sdsearch/history``, else ``~/.local/state/sdsearch/history``).
 """
@@ -19,7 +21,9 @@ from typing import Any
 from .config import Settings, colour_allowed, history_path
 from .errors import SdsearchError
 
-DEFAULT_K = 5
+DEFAULT_K = Settings.ask_k
+# Words that mean a command when typed alone, as in a shell.
+PLAIN_COMMANDS = {"help": ":help", "hulp": ":help", "exit": ":q", "quit": ":q", "stop": ":q", "clear": ":clear", "wis": ":clear"}
 
 HELP = """\
 Typ een vraag (bijv. "hoeveel flexwoningen telt Mrija?") en druk op Enter.
@@ -29,11 +33,13 @@ Opdrachten (filters en k blijven gelden tot je ze wijzigt):
   :gemeente NAAM    alleen deze gemeente, bijv. :gemeente Velsen (leeg = alle)
   :jaar 2022        alleen dit jaar of bereik 2020-2023 (leeg = alle)
   :type SOORT       alleen dit documenttype (jaarverslag, programmabegroting, ...)
+  :per gemeente     beantwoord per gemeente, naast elkaar (:per zonder woord = uit)
   :reset            filters en k terug naar de standaard
   :json             wissel tussen leesbare uitvoer en JSON
   :bron N           toon bron N van het laatste antwoord volledig, met context
-  :help             deze hulp
-Ctrl-C breekt een vraag af, Ctrl-D (of :q) sluit af."""
+  :help             deze hulp (ook: help)
+  :clear            maak het scherm leeg (ook: clear)
+Ctrl-C breekt een vraag af, Ctrl-D (of :q, exit, quit) sluit af."""
 
 
 @dataclass
@@ -45,6 +51,7 @@ class PromptState:
     year: str | None = None
     doc_type: str | None = None
     json: bool = False
+    per: str | None = None  # "gemeente": answer once per gemeente
     last: Any = None  # the last Answer
 
     def filters_text(self) -> str:
@@ -55,6 +62,8 @@ class PromptState:
             parts.append(f"jaar={self.year}")
         if self.doc_type:
             parts.append(f"type={self.doc_type}")
+        if self.per:
+            parts.append(f"per {self.per}")
         return ", ".join(parts)
 
 
@@ -75,15 +84,14 @@ def handle_command(line: str, state: PromptState, out: Callable[[str], None], re
         else:
             state.k = int(arg)
             out(f"filters: {state.filters_text()}")
-    elif cmd == "gemeente":
+    elif cmd in ("gemeente", "type"):
+        key = "gemeente" if cmd == "gemeente" else "doc_type"
         if arg and retriever is not None:
-            known = sorted({str(d.get("gemeente")) for d in retriever.index.documents if d.get("gemeente")})
-            wanted = [g.strip() for g in arg.split(",") if g.strip()]
-            unknown = [g for g in wanted if g.lower() not in {k.lower() for k in known}]
-            if unknown:
-                out(f"Onbekende gemeente {', '.join(unknown)}; in de index: {', '.join(known)}")
+            why = Filters.make(**{key: arg}).unknown(retriever.index.documents)
+            if why:
+                out(why[0].upper() + why[1:])
                 return True
-        state.gemeente = arg or None
+        setattr(state, key, arg or None)
         out(f"filters: {state.filters_text()}")
     elif cmd in ("jaar", "year"):
         try:
@@ -93,11 +101,16 @@ def handle_command(line: str, state: PromptState, out: Callable[[str], None], re
         else:
             state.year = arg or None
             out(f"filters: {state.filters_text()}")
-    elif cmd == "type":
-        state.doc_type = arg or None
-        out(f"filters: {state.filters_text()}")
+    elif cmd == "per":
+        if arg and arg.lower() != "gemeente":
+            out("Gebruik: :per gemeente (of :per om het uit te zetten)")
+        else:
+            state.per = "gemeente" if arg else None
+            out(f"filters: {state.filters_text()}")
+    elif cmd in ("clear", "wis"):
+        out("\x1b[2J\x1b[H" if sys.stdout.isatty() else "")
     elif cmd == "reset":
-        state.k, state.gemeente, state.year, state.doc_type = DEFAULT_K, None, None, None
+        state.k, state.gemeente, state.year, state.doc_type, state.per = DEFAULT_K, None, None, None, None
         out(f"filters: {state.filters_text()}")
     elif cmd == "json":
         state.json = not state.json
@@ -140,10 +153,15 @@ def _around(text: str, start: int, end: int, chars: int = 500) -> tuple[str, str
     return before, after
 
 
-def show_source(state: PromptState, arg: str, retriever: Any = None, width: int = 80) -> str:
-    """Source N of the last answer in full: citation, where it is, and the text around it."""
-    from .render import clean
+def show_source(state: PromptState, arg: str, retriever: Any = None, width: int | None = None) -> str:
+    """Source N of the last answer in full: citation, where it is, and the text around it.
 
+    Wrapped at the terminal's width, like the rest of the prompt's output.
+    """
+    from .render import clean
+    from .render import width as terminal_width
+
+    width = width or terminal_width()
     if state.last is None or not state.last.hits:
         return "Nog geen bronnen: stel eerst een vraag."
     if not arg.isdigit() or not 1 <= int(arg) <= len(state.last.hits):
@@ -185,10 +203,10 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
     """The read-answer loop. Loads the model and index before the first prompt appears."""
     from . import api
     from .answer import answer_question
-    from .render import answer_json, format_answer
+    from .render import answer_json, format_answer_last, format_per_gemeente, per_gemeente_json
     from .retrieve import Filters
 
-    state = PromptState()
+    state = PromptState(k=settings.ask_k)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     colour = interactive and _colour_ok()
 
@@ -214,11 +232,17 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
         line = line.strip()
         if not line:
             continue
+        line = PLAIN_COMMANDS.get(line.lower(), line)
         if line.startswith(":"):
             if not handle_command(line, state, out, retriever):
                 return
             continue
         try:
+            if state.per:
+                per = api.ask(line, k=state.k, index=index_dir, gemeente=state.gemeente, year=state.year,
+                              doc_type=state.doc_type, settings=settings, per=state.per)
+                out(per_gemeente_json(line, per) if state.json else format_per_gemeente(line, per, colour=colour))
+                continue
             filters = Filters.make(state.gemeente, state.year, state.doc_type)
             ans = answer_question(retriever, line, k=state.k, filters=filters)
         except KeyboardInterrupt:
@@ -230,7 +254,7 @@ def run_prompt(index_dir: Path | None, settings: Settings) -> None:
                 continue
             raise
         state.last = ans
-        out(answer_json(ans) if state.json else format_answer(ans, colour=colour))
+        out(answer_json(ans) if state.json else format_answer_last(ans, colour=colour))
 
 
 def _line_reader(interactive: bool, settings: Settings) -> Callable[[str], str]:

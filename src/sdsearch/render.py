@@ -135,12 +135,32 @@ def format_answer(answer: Answer, colour: bool = False, w: int | None = None, sh
         lines.append("")
     else:
         lines.append(_bold(Answer.NO_ANSWER, colour))
-        if answer.hits:
+        if answer.hits and show_hits:
             lines.append(_dim("De passages die het dichtst in de buurt komen:", colour))
         lines.append("")
     if show_hits and answer.hits:
         lines.append(_bold("Bronnen:", colour))
         lines.append(format_hits(answer.hits, colour=colour, w=w, max_chars=300))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def format_answer_last(answer: Answer, colour: bool = False, w: int | None = None, snippet_chars: int = 160) -> str:
+    """For the prompt: compact sources first (citation and one short snippet each), the
+    answer last, so that it is what stays in view when the question is done."""
+    w = w or width()
+    lines = []
+    if answer.hits:
+        lines.append(_bold("Bronnen:", colour))
+        for h in answer.hits:
+            lines.append(_wrap(f"{h.rank}. {clean(h.citation)}", "   ", w).lstrip())
+            lines.append(_dim(_wrap(snippet(h.text, h.matched_terms, snippet_chars), "   ", w), colour))
+        lines.append(_dim("   (:bron N toont bron N in zijn rapport)", colour))
+        lines.append("")
+    if not answer.answered and answer.hits:
+        lines.append(_bold(Answer.NO_ANSWER, colour))
+        lines.append(_dim("De bronnen hierboven komen het dichtst in de buurt.", colour))
+        return "\n".join(lines).rstrip() + "\n"
+    lines.append(format_answer(answer, colour=colour, w=w, show_hits=False).rstrip())
     return "\n".join(lines).rstrip() + "\n"
 
 
