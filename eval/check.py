@@ -13,6 +13,17 @@ Verifies that
 and prints counts per tag, type and document.  Exit status 1 on any error.
 Warnings (not errors): spans outside 30-250 characters, spans or contexts that occur
 more than once in their file, answers that occur more than once in their context.
+
+It also checks the two held-out retrieval sets retrieval_long.jsonl (ids L001..,
+raadsvragen-style questions) and retrieval_short.jsonl (ids S001.., typed search-box
+inputs).  For those, every line must have the keys id, query, relevant, tags, split;
+spans must be verbatim and 30-250 characters (an error there, not a warning); split
+must be "dev" or "test" and must equal the fixed split rule (per primary document,
+i.e. the source of the first relevant entry: items in id order alternate dev, test,
+dev, ... starting with dev); long queries have 30-80 words, short ones 1-4 words in
+lower case; tags come from the per-set lists and the derived tags (multi-part,
+cross-gemeente, gemeente names) must agree with the query and its spans.  Counts per
+set, split, tag and document are printed.
 """
 from __future__ import annotations
 
@@ -27,6 +38,17 @@ TAGS = {"paraphrase", "keyword", "name", "number", "compound", "hoeveel", "wanne
         "wie", "waarom", "cross-gemeente"}
 TYPES = {"hoeveel", "wanneer", "wie", "waarom", "wat", "welke"}
 MINIMA = {"paraphrase": 15, "name": 12, "number": 12, "compound": 10}
+
+# Held-out sets (written by a different procedure than retrieval.jsonl).
+GEMEENTEN = ("vlaardingen", "maassluis", "velsen")
+HELDOUT = {
+    # file name: (id prefix, allowed tags, minimum number of queries, (min words, max words))
+    "retrieval_long.jsonl": ("L", {"multi-part", "cross-gemeente", "number", "name", "paraphrase",
+                                   *GEMEENTEN}, 150, (30, 80)),
+    "retrieval_short.jsonl": ("S", {"typo", "abbreviation", "name", "number", "keyword", "compound"},
+                              100, (1, 4)),
+}
+SPLITS = ("dev", "test")
 
 errors: list[str] = []
 warnings: list[str] = []
@@ -169,6 +191,111 @@ for n, obj in answers:
         if len(ans) > 70:
             warn(f"{where}: long answer ({len(ans)} chars)")
 
+# ---- retrieval_long.jsonl / retrieval_short.jsonl (held-out sets) ----
+def gemeente_of(source: str) -> str:
+    return source.split("-")[0]
+
+
+def expected_splits(rows: list[dict]) -> dict[str, str]:
+    """The fixed split rule: per primary document (source of the first relevant entry),
+    items in id order alternate dev, test, dev, ... starting with dev."""
+    by_doc: dict[str, list[str]] = {}
+    for obj in rows:
+        rel = obj.get("relevant")
+        first = rel[0] if isinstance(rel, list) and rel and isinstance(rel[0], dict) else {}
+        by_doc.setdefault(str(first.get("source")), []).append(str(obj.get("id")))
+    out = {}
+    for doc_ids in by_doc.values():
+        for k, i in enumerate(sorted(doc_ids)):
+            out[i] = SPLITS[k % 2]
+    return out
+
+
+heldout_reports = []
+for fname, (prefix, allowed, minimum, (wmin, wmax)) in HELDOUT.items():
+    rows = load(HERE / fname)
+    h_tags: Counter[str] = Counter()
+    h_split: Counter[str] = Counter()
+    h_doc: Counter[str] = Counter()
+    h_primary: Counter[tuple[str, str]] = Counter()
+    h_multi = 0
+    for n, obj in rows:
+        where = f"{fname}:{n} ({obj.get('id')})"
+        if set(obj) != {"id", "query", "relevant", "tags", "split"}:
+            err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'split', 'tags']")
+        hid = obj.get("id")
+        if not (isinstance(hid, str) and len(hid) == 4 and hid[0] == prefix and hid[1:].isdigit()):
+            err(f"{where}: bad id {hid!r} (expected {prefix}001, {prefix}002, ...)")
+        ids[str(hid)] += 1
+        query = obj.get("query")
+        if not isinstance(query, str) or not query.strip():
+            err(f"{where}: empty query")
+            query = ""
+        nwords = len(query.split())
+        if not wmin <= nwords <= wmax:
+            err(f"{where}: query has {nwords} words, expected {wmin}-{wmax}")
+        if prefix == "S" and query != query.lower():
+            err(f"{where}: short query must be lower case")
+        split = obj.get("split")
+        if split not in SPLITS:
+            err(f"{where}: split {split!r} not in {SPLITS}")
+        h_split[str(split)] += 1
+        rel = obj.get("relevant")
+        if not isinstance(rel, list) or not rel:
+            err(f"{where}: 'relevant' must be a non-empty list")
+            rel = []
+        if len(rel) > 1:
+            h_multi += 1
+        seen = set()
+        good = []
+        for j, r in enumerate(rel):
+            w = f"{where} relevant[{j}]"
+            if not isinstance(r, dict) or set(r) != {"source", "span"}:
+                err(f"{w}: must be an object with keys source, span")
+                continue
+            if (r["source"], r["span"]) in seen:
+                err(f"{w}: duplicate relevant entry")
+            seen.add((r["source"], r["span"]))
+            if check_in_source(w, r["source"], r["span"], "span"):
+                good.append(r)
+                if not 30 <= len(r["span"]) <= 250:
+                    err(f"{w}: span length {len(r['span'])} outside 30-250")
+        for src in {r["source"] for r in good}:
+            h_doc[src] += 1
+        if rel and isinstance(rel[0], dict):
+            h_primary[(str(rel[0].get("source")), str(split))] += 1
+        tags = obj.get("tags")
+        if not isinstance(tags, list):
+            err(f"{where}: tags must be a list")
+            tags = []
+        for t in tags:
+            if t not in allowed:
+                err(f"{where}: unknown tag {t!r} for {fname}")
+        if len(set(tags)) != len(tags):
+            err(f"{where}: duplicate tag")
+        if not tags:
+            err(f"{where}: no tags")
+        h_tags.update(tags)
+        gem = {gemeente_of(r["source"]) for r in good}
+        if prefix == "L":
+            if set(tags) & set(GEMEENTEN) != gem:
+                err(f"{where}: gemeente tags {sorted(set(tags) & set(GEMEENTEN))} != gemeenten of spans {sorted(gem)}")
+            if ("multi-part" in tags) != (query.count("?") >= 2):
+                err(f"{where}: tag multi-part must be set exactly when the query asks 2+ questions")
+        if ("cross-gemeente" in tags) != (len(gem) >= 2) and (prefix == "L" or "cross-gemeente" in tags):
+            err(f"{where}: tag cross-gemeente must be set exactly when spans come from 2+ gemeenten ({sorted(gem)})")
+    expected = expected_splits([o for _, o in rows])
+    for n, obj in rows:
+        if obj.get("split") in SPLITS and expected.get(str(obj.get("id"))) != obj.get("split"):
+            err(f"{fname}:{n} ({obj.get('id')}): split {obj.get('split')!r} breaks the fixed split rule "
+                f"(expected {expected.get(str(obj.get('id')))!r})")
+    if len(rows) < minimum:
+        err(f"{fname}: {len(rows)} queries < {minimum}")
+    for s_ in SPLITS:
+        if not h_split[s_]:
+            err(f"{fname}: no {s_} items")
+    heldout_reports.append((fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed))
+
 for i, c in ids.items():
     if c > 1:
         err(f"id {i!r} used {c} times")
@@ -185,6 +312,15 @@ print("  types:", ", ".join(f"{t}={type_counts[t]}" for t in sorted(TYPES)))
 print("  answerable per document:")
 for s in sorted(texts):
     print(f"    {adoc_counts[s]:4d}  {s}")
+
+for fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed in heldout_reports:
+    print(f"{fname}: {len(rows)} queries (dev={h_split['dev']}, test={h_split['test']}), "
+          f"{h_multi} with more than one relevant span, "
+          f"{sum(len(o.get('relevant') or []) for _, o in rows)} relevant entries")
+    print("  tags:", ", ".join(f"{t}={h_tags[t]}" for t in sorted(allowed)))
+    print("  per document: primary dev / primary test / any span")
+    for s_ in sorted(texts):
+        print(f"    {h_primary[(s_, 'dev')]:4d} {h_primary[(s_, 'test')]:4d} {h_doc[s_]:4d}  {s_}")
 
 if len(retrieval) < 90:
     err(f"retrieval.jsonl: {len(retrieval)} queries < 90")
