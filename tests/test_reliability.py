@@ -105,12 +105,12 @@ LONG_QUERY = ("Hoeveel inwoners van Velsen ontvingen in 2022 een bijstandsuitker
 @pytest.mark.parametrize(
     "query, rc, stderr_has, stdout_has",
     [
-        pytest.param("", 1, "sdsearch: empty query", "", id="empty"),
-        pytest.param("  \t  ", 1, "sdsearch: empty query", "", id="whitespace"),
-        pytest.param("\x1b\x07\x7f\x00", 1, "only control characters", "", id="only-control-chars"),
-        pytest.param("?!…;--", 0, "sdsearch: note: query '?!…;--' has no letters or digits", "Geen passages gevonden.", id="punctuation"),
-        pytest.param("🏠👍", 0, "has no letters or digits", "Geen passages gevonden.", id="emoji-only"),
-        pytest.param(LONG_QUERY, 0, "sdsearch: note: query of 10,000 characters cut to", "1. ", id="10000-chars"),
+        pytest.param("", 1, "sdsearch: lege zoekvraag", "", id="empty"),
+        pytest.param("  \t  ", 1, "sdsearch: lege zoekvraag", "", id="whitespace"),
+        pytest.param("\x1b\x07\x7f\x00", 1, "alleen stuurtekens", "", id="only-control-chars"),
+        pytest.param("?!…;--", 0, "sdsearch: zoekvraag '?!…;--' bevat geen letters of cijfers", "Geen passages gevonden.", id="punctuation"),
+        pytest.param("🏠👍", 0, "bevat geen letters of cijfers", "Geen passages gevonden.", id="emoji-only"),
+        pytest.param(LONG_QUERY, 0, "sdsearch: zoekvraag van 10.000 tekens ingekort tot", "1. ", id="10000-chars"),
         pytest.param("flexwoningen\x1b[2J\x07 Mrija\x00", 0, "", "gevonden: mrija, flexwoningen", id="control-chars"),
         pytest.param("flexwoningen Mrija 🏠", 0, "", "gevonden: mrija, flexwoningen", id="emoji-and-words"),
         pytest.param("how many temporary homes were built for Ukrainian refugees", 0, "", "1. ", id="english"),
@@ -137,16 +137,16 @@ def test_bad_queries_in_a_real_process(real_index: Path) -> None:
     # Bytes that are not UTF-8 on the command line arrive as undecodable characters.
     r = sdsearch("search", b"\xff\xfe", "--index", str(real_index))
     assert r.returncode == 1
-    assert "only control characters or undecodable bytes" in error_line(r)
+    assert "alleen stuurtekens of onleesbare bytes" in error_line(r)
     # Notices reach the terminal's stderr, one line each; answers go on.
     lines = ["???", LONG_QUERY, "flexwoningen Mrija"]
     r = sdsearch("search", "-", "-k", "2", "--index", str(real_index), stdin="\n".join(lines) + "\n")
     assert r.returncode == 0, r.stderr
     notes = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(notes) == 2, r.stderr
-    assert notes[0] == "sdsearch: note: query '???' has no letters or digits; nothing to search for"
-    assert notes[1].startswith("sdsearch: note: query of 10,000 characters cut to its first ")
-    assert notes[1].endswith(" (the model reads about 512 tokens)")
+    assert notes[0] == "sdsearch: zoekvraag '???' bevat geen letters of cijfers; er is niets te zoeken"
+    assert notes[1].startswith("sdsearch: zoekvraag van 10.000 tekens ingekort tot de eerste ")
+    assert notes[1].endswith(" (het model leest ongeveer 512 tokens)")
     assert r.stdout.count("» ") == 3 and "Geen passages gevonden." in r.stdout
 
 
@@ -154,11 +154,11 @@ def test_bad_queries_in_a_real_process(real_index: Path) -> None:
 def test_ask_with_bad_questions(real_index: Path) -> None:
     r = run_cli("ask", "???", "--index", str(real_index))
     assert r.returncode == 0 and "Geen duidelijk antwoord" in r.stdout
-    assert "has no letters or digits" in r.stderr
+    assert "bevat geen letters of cijfers" in r.stderr
     r = run_cli("ask", LONG_QUERY, "--index", str(real_index))
-    assert r.returncode == 0 and "cut to" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 0 and "ingekort tot" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("ask", " ", "--index", str(real_index))
-    assert r.returncode == 1 and "empty query" in error_line(r)
+    assert r.returncode == 1 and "lege zoekvraag" in error_line(r)
 
 
 @pytest.mark.slow
@@ -175,9 +175,9 @@ def test_tidy_query_cuts_long_queries_with_a_notice(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="sdsearch"):
         q = tidy_query("woord " * 5000)
     assert len(q) <= MAX_QUERY_CHARS and q.endswith("woord")
-    assert "cut to" in caplog.text
+    assert "ingekort tot" in caplog.text
     assert tidy_query("a\x00b\x1b[31m c\u202e d\ud800 \x1b]0;titel\x07e") == "a b c d e"
-    with pytest.raises(QueryError, match="must be text"):
+    with pytest.raises(QueryError, match="moet tekst zijn"):
         tidy_query(b"bytes")  # type: ignore[arg-type]
 
 
@@ -185,9 +185,9 @@ def test_retriever_answers_odd_queries_in_a_batch(small_index: Path, fake_encode
     r = Retriever(open_index(small_index), fake_encoder)
     out = r.search(["flexwoningen Mrija", "?!", "x" * 20_000, "Mrija\x00\x1b"], k=2)
     assert "387" in out[0][0].text and out[1] == [] and out[3]
-    with pytest.raises(QueryError, match="empty query"):
+    with pytest.raises(QueryError, match="lege zoekvraag"):
         r.search(["flexwoningen", "   "])
-    with pytest.raises(QueryError, match="list of queries"):
+    with pytest.raises(QueryError, match="lijst zoekvragen"):
         r.search("flexwoningen")  # type: ignore[arg-type]
 
 
@@ -274,21 +274,21 @@ def _make_bad_file(folder: Path, case: str) -> str:
 
 BAD_FILES = {
     # case: the reason the report gives
-    "empty": "empty file",
-    "binary-with-txt-name": "binary data, not text",
-    "invalid-utf8": "not valid UTF-8 (first bad byte at offset 0) and not Windows-1252",
-    "huge-200mb": "too large (200 MB; the limit is 50 MB, raise it with SDSEARCH_MAX_FILE_MB)",
-    "encrypted-pdf": "encrypted PDF (needs a password)",
+    "empty": "leeg bestand",
+    "binary-with-txt-name": "binaire gegevens, geen tekst",
+    "invalid-utf8": "geen geldige UTF-8 (eerste foute byte op positie 0) en geen Windows-1252",
+    "huge-200mb": "bestand te groot (200 MB; de grens is 50 MB, verhoog die met SDSEARCH_MAX_FILE_MB)",
+    "encrypted-pdf": "versleutelde PDF",
     "corrupt-pdf": "PDF",
-    "not-a-pdf": "not a PDF (no %PDF header)",
-    "corrupt-docx": "not a DOCX file",
-    "dir-symlink-loop": "link to a folder; links to folders are not followed",
-    "file-symlink-loop": "cannot read file: Too many levels of symbolic links",
-    "broken-symlink": "broken link (its target does not exist)",
-    "fifo-with-txt-name": "not a regular file (a named pipe)",
-    "unreadable": "cannot read file: permission denied",
-    "non-utf8-name": "file name is not valid UTF-8; rename the file",
-    "escape-in-name": "empty file",
+    "not-a-pdf": "geen PDF (geen %PDF-kop aan het begin)",
+    "corrupt-docx": "geen DOCX-bestand",
+    "dir-symlink-loop": "link naar een map; links naar mappen worden niet gevolgd",
+    "file-symlink-loop": "bestand niet leesbaar: te veel links achter elkaar",
+    "broken-symlink": "kapotte link (het doel bestaat niet)",
+    "fifo-with-txt-name": "geen gewoon bestand (een named pipe)",
+    "unreadable": "bestand niet leesbaar: geen leesrechten",
+    "non-utf8-name": "bestandsnaam is geen geldige UTF-8; geef het bestand een andere naam",
+    "escape-in-name": "leeg bestand",
 }
 
 
@@ -315,7 +315,7 @@ def test_windows_1252_and_utf16_files_are_read_with_a_note(tmp_path: Path) -> No
     report = ingest([corpus])
     assert sorted(d.source for d in report.documents) == ["kladblok.txt", "oud.txt"]
     notes = dict(report.notes)
-    assert "read as Windows-1252" in notes["oud.txt"]
+    assert "gelezen als Windows-1252" in notes["oud.txt"]
     assert "UTF-16" in notes["kladblok.txt"]
     assert "beëindigd" in next(d.text for d in report.documents if d.source == "oud.txt")
 
@@ -333,7 +333,7 @@ def test_file_size_limit_is_a_setting(tmp_path: Path, fake_encoder: FakeEncoder,
     corpus = write_corpus(tmp_path / "c", {"klein.txt": "Wmo\nDe Wmo helpt.\n", "middel.txt": "Jeugd\n" + "Jeugdhulp helpt. " * 20_000})
     monkeypatch.setenv("SDSEARCH_MAX_FILE_MB", "0.1")
     r = build_index([corpus], tmp_path / "idx", Settings.load(), encoder=fake_encoder)
-    assert r.skipped == [("middel.txt", "too large (0.32 MB; the limit is 0.1 MB, raise it with SDSEARCH_MAX_FILE_MB)")]
+    assert r.skipped == [("middel.txt", "bestand te groot (0,32 MB; de grens is 0,1 MB, verhoog die met SDSEARCH_MAX_FILE_MB)")]
     monkeypatch.setenv("SDSEARCH_MAX_FILE_MB", "0")  # 0: no limit
     r = build_index([corpus], tmp_path / "idx", Settings.load(), encoder=fake_encoder)
     assert r.skipped == [] and r.documents == 2
@@ -344,7 +344,7 @@ def test_read_document_never_reads_a_pipe_or_a_folder(tmp_path: Path) -> None:
     (tmp_path / "map.txt").mkdir()
     with pytest.raises(IngestError, match="named pipe"):
         read_document(tmp_path / "pijp.txt", tmp_path)
-    with pytest.raises(IngestError, match="a folder"):
+    with pytest.raises(IngestError, match="een map"):
         read_document(tmp_path / "map.txt", tmp_path)
 
 
@@ -356,7 +356,7 @@ def test_unreadable_folder_is_reported(tmp_path: Path) -> None:
         report = ingest([corpus])
     finally:
         (corpus / "dicht").chmod(0o755)
-    assert ("dicht", "cannot read folder: Permission denied") in report.skipped
+    assert ("dicht", "map niet leesbaar: geen leesrechten") in report.skipped
 
 
 @pytest.mark.slow
@@ -374,12 +374,12 @@ def test_index_with_every_kind_of_bad_file_reports_each_and_exits_3(tmp_path: Pa
     r = sdsearch("index", str(corpus), "--index", str(index))
     assert r.returncode == 3, r.stderr
     assert "Traceback" not in r.stderr and "\x1b" not in r.stderr
-    skipped = {line.split(": ", 2)[1]: line.split(": ", 2)[2] for line in r.stderr.splitlines() if line.startswith("skipped: ")}
+    skipped = {line.split(": ", 2)[1]: line.split(": ", 2)[2] for line in r.stderr.splitlines() if line.startswith("overgeslagen: ")}
     assert set(skipped) == set(expected), r.stderr
     for name, reason in expected.items():
         assert reason in skipped[name], (name, skipped[name])
-    assert f"sdsearch: {len(expected)} file(s) skipped (listed above); the rest is indexed" in r.stderr
-    assert "Indexed 2 documents" in r.stdout
+    assert f"sdsearch: {len(expected)} bestanden overgeslagen (hierboven genoemd); de rest is geïndexeerd" in r.stderr
+    assert "2 documenten geïndexeerd" in r.stdout
     assert_answers(index, "gezinnen Súdwest-Fryslân", "200 gezinnen")
     # The manifest remembers what was skipped, for `sdsearch info`.
     assert len(open_index(index).manifest["corpus"]["skipped"]) == len(expected)
@@ -394,14 +394,14 @@ def test_build_without_readable_files_fails_and_keeps_the_previous_index(tmp_pat
     _make_bad_file(corpus, "binary-with-txt-name")
     r = sdsearch("index", str(corpus), "--index", str(index))
     assert r.returncode == 1
-    assert "no readable documents in" in error_line(r) and "(2 file(s) skipped)" in r.stderr
+    assert "geen leesbare documenten in" in error_line(r) and "overgeslagen:" in error_line(r)
     assert_answers(index)
 
 
 def test_missing_corpus_path_is_one_line(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
     from sdsearch.api import BuildError
 
-    with pytest.raises(BuildError, match="no such file or folder"):
+    with pytest.raises(BuildError, match="bestaat niet"):
         build_index([tmp_path / "nergens"], tmp_path / "idx", Settings(), encoder=fake_encoder)
 
 
@@ -466,17 +466,17 @@ def _damage(index: Path, how: str) -> None:
 
 
 DAMAGE = {
-    "truncated-passages": "index file passages.jsonl is truncated or changed (size differs)",
-    "tampered-vectors": "index file vectors.npy is damaged (checksum differs)",
-    "tampered-bm25": "index file bm25/vocab.index.json is",
-    "deleted-faiss": "index file vectors.faiss is missing",
-    "truncated-manifest": "is truncated or changed (checksum differs)",
-    "edited-manifest": "is truncated or changed (checksum differs)",
-    "garbage-pointer": "CURRENT is damaged",
-    "missing-generation": "is missing",
-    "manifest-escapes-folder": "names a file outside the index",
-    "symlink-out-of-folder": "names a file outside the index",
-    "pointer-escapes-folder": "CURRENT is damaged",
+    "truncated-passages": "indexbestand passages.jsonl is ingekort of gewijzigd (andere grootte)",
+    "tampered-vectors": "indexbestand vectors.npy is beschadigd (controlesom wijkt af)",
+    "tampered-bm25": "indexbestand bm25/vocab.index.json is",
+    "deleted-faiss": "indexbestand vectors.faiss ontbreekt",
+    "truncated-manifest": "is ingekort of gewijzigd (controlesom wijkt af)",
+    "edited-manifest": "is ingekort of gewijzigd (controlesom wijkt af)",
+    "garbage-pointer": "CURRENT is beschadigd",
+    "missing-generation": "ontbreekt",
+    "manifest-escapes-folder": "noemt een bestand buiten de index",
+    "symlink-out-of-folder": "noemt een bestand buiten de index",
+    "pointer-escapes-folder": "CURRENT is beschadigd",
 }
 
 
@@ -502,7 +502,7 @@ def test_damaged_index_via_cli_is_one_line_and_exit_1(tmp_path: Path, real_index
     r = sdsearch("search", "beschermd wonen", "--index", str(index))
     assert r.returncode == 1
     line = error_line(r)
-    assert DAMAGE[how] in line and "rebuild with `sdsearch index`" in line
+    assert DAMAGE[how] in line and f"bouw de index opnieuw met `sdsearch index MAP --index {index}`" in line
     r = sdsearch("info", "--index", str(index))
     assert r.returncode == 1 and DAMAGE[how] in error_line(r)
 
@@ -512,10 +512,10 @@ def test_manifest_with_wrong_types_or_unsafe_sources_is_refused(small_index: Pat
     assert gen is not None
     original = (gen / "manifest.json").read_text()
     for mutate, expected in [
-        (lambda m: m["documents"][0].update(source="../../etc/passwd"), "damaged document list"),
-        (lambda m: m.update(model="fake"), "no valid model entry"),
-        (lambda m: m["files"].update({"vectors.npy": "big"}), "entry for vectors.npy is damaged"),
-        (lambda m: m["files"].pop("meta.npz"), "does not list meta.npz"),
+        (lambda m: m["documents"][0].update(source="../../etc/passwd"), "beschadigde documentenlijst"),
+        (lambda m: m.update(model="fake"), "noemt geen geldig model"),
+        (lambda m: m["files"].update({"vectors.npy": "big"}), "regel voor vectors.npy in het manifest is beschadigd"),
+        (lambda m: m["files"].pop("meta.npz"), "noemt meta.npz niet"),
     ]:
         m = json.loads(original)
         mutate(m)
@@ -532,7 +532,7 @@ def test_second_build_is_refused_by_the_lock(tmp_path: Path, real_index: Path) -
     with BuildLock(index):
         r = sdsearch("index", str(CORPUS), "--index", str(index))
     assert r.returncode == 1
-    assert "another build is running on" in error_line(r)
+    assert "er loopt al een indexering op" in error_line(r)
     assert current_generation(index) == before
     assert_answers(index)
 
@@ -638,9 +638,9 @@ def test_leftovers_of_a_killed_build_are_cleaned_by_the_next(small_corpus: Path,
 
 def test_index_path_that_is_a_file_is_one_line(tmp_path: Path, small_corpus: Path, fake_encoder: FakeEncoder) -> None:
     (tmp_path / "bestand").write_text("x")
-    with pytest.raises(StoreError, match="is a file, not a folder"):
+    with pytest.raises(StoreError, match="is een bestand, geen map"):
         build_index([small_corpus], tmp_path / "bestand", Settings(), encoder=fake_encoder)
-    with pytest.raises(StoreError, match="is a file, not an index folder"):
+    with pytest.raises(StoreError, match="is een bestand, geen indexmap"):
         open_index(tmp_path / "bestand")
 
 
@@ -693,7 +693,7 @@ def test_html_cannot_inject_control_sequences_into_terminal_output(tmp_path: Pat
     (corpus / "velsen-jaarverslag-2022.html").write_text(HTML_ATTACK, encoding="utf-8")
     (corpus / "rood\x1b[31m\x07.txt").write_bytes(b"")  # a name that would recolour the summary
     r = sdsearch("index", str(corpus), "--index", str(tmp_path / "idx"))
-    assert r.returncode == 3 and "skipped: rood.txt: empty file" in r.stderr
+    assert r.returncode == 3 and "overgeslagen: rood.txt: leeg bestand" in r.stderr
     for cmd in (["search", "beschermd wonen", "-k", "2"], ["ask", "wat gebeurt er met beschermd wonen"]):
         r = run_cli(*cmd, "--index", str(tmp_path / "idx"))
         assert r.returncode == 0, r.stderr
@@ -718,9 +718,9 @@ def test_clean_strips_whole_escape_sequences() -> None:
 @pytest.mark.slow
 def test_usage_errors_exit_2_and_file_system_errors_are_one_line(tmp_path: Path) -> None:
     r = sdsearch("search")
-    assert r.returncode == 2 and "Missing argument" in r.stderr
+    assert r.returncode == 2 and "Argument ontbreekt" in r.stderr
     (tmp_path / "bestand").write_text("x")
     r = sdsearch("index", str(CORPUS), "--index", str(tmp_path / "bestand"))
-    assert r.returncode == 1 and "is a file, not a folder" in error_line(r)
+    assert r.returncode == 1 and "is een bestand, geen map" in error_line(r)
     r = sdsearch("info", "--index", str(tmp_path / "geen"))
-    assert r.returncode == 1 and "no index at" in error_line(r)
+    assert r.returncode == 1 and "geen index in" in error_line(r)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sdsearch.errors import FilterError
 from sdsearch.retrieve import Filters, QueryError, Retriever, rrf, weighted_sum
 from sdsearch.store import open_index
 
@@ -59,8 +60,14 @@ def test_filter_cites_the_matching_copy_of_a_repeated_passage(retriever: Retriev
     assert [loc.source for loc in hits[0].passage.also_at] == ["maassluis-programmabegroting-2023.txt"]
 
 
-def test_filter_with_no_match_returns_nothing(retriever: Retriever) -> None:
-    assert retriever.search(["wonen"], k=5, filters=Filters.make(gemeente="Rotterdam"))[0] == []
+def test_filter_naming_what_the_index_lacks_is_an_error(retriever: Retriever) -> None:
+    with pytest.raises(FilterError, match="onbekende gemeente rotterdam; in de index: Maassluis, Velsen, Vlaardingen"):
+        retriever.search(["wonen"], k=5, filters=Filters.make(gemeente="Rotterdam"))
+
+
+def test_filters_that_exist_but_never_meet_are_an_error(retriever: Retriever) -> None:
+    with pytest.raises(FilterError, match="alle filters samen"):
+        retriever.search(["wonen"], k=5, filters=Filters.make(gemeente="Velsen", year=2023))
 
 
 @pytest.mark.parametrize("year, expected", [("2022", (2022, 2022)), ("2020-2023", (2020, 2023)), ("2021-", (2021, None)), (2022, (2022, 2022))])
@@ -71,13 +78,13 @@ def test_year_filter_syntax(year: object, expected: tuple) -> None:
 
 @pytest.mark.parametrize("bad", ["vorig jaar", "2023-2020"])
 def test_bad_year_is_one_clear_error(bad: str) -> None:
-    with pytest.raises(QueryError, match="year"):
+    with pytest.raises(QueryError, match="jaar"):
         Filters.make(year=bad)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\n"])
 def test_empty_query_is_refused(retriever: Retriever, query: str) -> None:
-    with pytest.raises(QueryError, match="empty query"):
+    with pytest.raises(QueryError, match="lege zoekvraag"):
         retriever.search([query])
 
 

@@ -119,7 +119,8 @@ class Filters:
                 return _unknown_message(label, missing, held)
         if self.year_min is not None or self.year_max is not None:
             years = sorted({int(d["year"]) for d in documents if isinstance(d.get("year"), int)})
-            if not any(self.matches({"year": y}) for y in years):
+            in_range = [y for y in years if (self.year_min is None or y >= self.year_min) and (self.year_max is None or y <= self.year_max)]
+            if not in_range:
                 asked = f"{self.year_min}" if self.year_min == self.year_max else f"{self.year_min or ''}–{self.year_max or ''}"
                 held_years = ", ".join(map(str, years)) or "geen"
                 return f"geen documenten uit {asked} in de index; jaren in de index: {held_years}"
