@@ -1,6 +1,6 @@
 """PDF ingest: speed and text quality of sdsearch's PDF reader and of the raw libraries.
 
-    .venv/bin/python bench/ingest_pdf.py [--pages 100] [--keep out.pdf]
+    .venv/bin/python bench/ingest_pdf.py [--pages 100] [--keep out.pdf] [--dump before.json | --check before.json]
 
 Builds a report-like PDF of about ``--pages`` pages from the corpus text with fpdf2:
 running header and "Pagina N van M" footer on every page, bold headings in two sizes,
@@ -11,7 +11,11 @@ and a two-column page every ten. Then it times
 * ``pdfplumber`` — ``page.extract_text()`` per page, nothing else,
 * ``pypdf`` — ``page.extract_text()`` per page (plain and ``layout`` mode),
 
-and scores each text: ``sent%`` = share of the corpus sentences put on the pages that
+and scores each text. ``--dump`` saves what sdsearch extracted (text, blocks, page starts)
+and ``--check`` compares a later run with it: a refactoring of the reader must leave it
+byte-identical (the generator is deterministic apart from the PDF's creation date).
+
+Scores: ``sent%`` = share of the corpus sentences put on the pages that
 occur verbatim (whitespace squashed), ``hdr`` = running-header lines left in the text,
 ``rows%`` = table rows found as one line with cells in order, ``cols%`` = two-column
 pages read left column first (the generator writes the right column first into the
@@ -208,10 +212,37 @@ def run_pypdf(path: Path, mode: str = "plain") -> str:
     return "\n".join(p.extract_text(extraction_mode=mode) or "" for p in PdfReader(path).pages)
 
 
+def extraction(path: Path) -> dict[str, object]:
+    from sdsearch.ingest.pdf import read_pdf
+
+    ex = read_pdf(path)
+    return {"text": ex.text, "blocks": [[b.kind, b.start, b.end, b.level] for b in ex.blocks], "pages": ex.page_starts}
+
+
+def dump_or_check(path: Path, dump: Path | None, check: Path | None) -> None:
+    import json
+
+    got = extraction(path)
+    if dump:
+        dump.write_text(json.dumps(got, ensure_ascii=False), encoding="utf-8")
+        print(f"extraction saved to {dump}")
+    if check:
+        want = json.loads(check.read_text(encoding="utf-8"))
+        diff = [k for k in want if want[k] != got[k]]
+        if not diff:
+            print(f"extraction identical to {check} ({len(got['text'])} chars, {len(got['blocks'])} blocks)")
+        else:
+            at = next((i for i, (a, b) in enumerate(zip(want["text"], got["text"], strict=False)) if a != b), None)
+            print(f"extraction DIFFERS from {check} in {', '.join(diff)} (first text difference at char {at})")
+            sys.exit(1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=100)
     ap.add_argument("--keep", type=Path, help="also save the generated PDF here")
+    ap.add_argument("--dump", type=Path, help="save sdsearch's extraction (text, blocks, pages) as JSON")
+    ap.add_argument("--check", type=Path, help="compare sdsearch's extraction with a saved --dump")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.keep) if args.keep else Path(tmp) / "bench.pdf"
@@ -223,6 +254,8 @@ def main() -> None:
         print(
             f"generated {n_pages} pages, {len(truth)} sentences, {len(rows)} table rows in {time.perf_counter() - t0:.1f}s"
         )
+        if args.dump or args.check:
+            dump_or_check(path, args.dump, args.check)
         print(f"{'reader':<22}{'s':>7}{'pages/s':>9}{'sent%':>8}{'hdr':>6}{'rows%':>8}{'cols%':>8}")
         runs = [
             ("sdsearch (pdfplumber)", run_sdsearch),

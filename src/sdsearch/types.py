@@ -33,7 +33,7 @@ class Document:
 
     ``source`` is the path relative to the corpus root (``/``-separated).
     ``page_starts[i]`` is the char offset where page ``i + 1`` begins; empty when the
-    format has no pages.
+    format has no pages. ``meta_origin`` says where each metadata value came from.
     """
 
     doc_id: str
@@ -46,6 +46,9 @@ class Document:
     blocks: tuple[Block, ...] = ()
     page_starts: tuple[int, ...] = ()
     content_hash: str = ""
+    # Where gemeente, year, doc_type and title came from, as (field, origin) pairs with Dutch
+    # origins: "corpus.toml", "bestandsnaam", "mapnaam", "PDF-eigenschappen", "tekst: titelpagina", ...
+    meta_origin: tuple[tuple[str, str], ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that holds char ``offset``, or None for formats without pages."""

@@ -7,7 +7,8 @@ The rooms of this package:
 * ``blocks``    — the text-and-blocks builder the PDF, HTML and DOCX readers share
 * ``plain``, ``pdf``, ``html``, ``docx`` — one reader per format
 * ``cache``     — extracted documents cached by content hash
-* ``metadata``  — gemeente / year / type / title from corpus.toml, file properties, names
+* ``metadata``  — gemeente / year / type / title and their origins: corpus.toml, names, properties,
+  then the text (``fromtext``, with ``gemeenten`` and ``vocab``)
 
 This module runs them: ``read_document`` for one file, ``ingest`` for folders.
 """
@@ -28,7 +29,7 @@ from . import html as _html  # noqa: F401
 from . import pdf as _pdf  # noqa: F401
 from . import plain as _plain  # noqa: F401
 from .discover import check_file, discover, display_name, os_reason
-from .metadata import DOC_TYPES, MANIFEST_NAME, infer_metadata, load_manifest, meta_hints, title_from
+from .metadata import DOC_TYPES, MANIFEST_NAME, infer_metadata, load_manifest, meta_hints, resolve
 from .registry import READERS, Extracted, reader
 
 # Files above this size are skipped unless a caller sets another limit: a 200 MB text
@@ -88,7 +89,7 @@ def read_document(
     extract_cache: bool = True,
     cache_dir: Path | None = None,
 ) -> tuple[Document, list[str]]:
-    """Read one file into a ``Document`` (metadata from manifest, then file, then name).
+    """Read one file into a ``Document`` (metadata: corpus.toml, names, properties, text; see ``metadata``).
 
     Raises ``IngestError`` (one Dutch line) for any file that cannot be read: not a
     regular file, larger than ``max_bytes``, unreadable, binary, or broken for its
@@ -111,28 +112,19 @@ def read_document(
         raise IngestError(f"bestand niet leesbaar: {os_reason(e)}") from None
     content_hash = hashlib.sha256(raw).hexdigest()
     ex = _extract(path, content_hash, extract_cache, cache_dir)
-    entry = (manifest or {}).get(source, {})
-    inferred = infer_metadata(source)
-    meta: dict[str, Any] = {}
-    for key in ("gemeente", "year", "doc_type"):
-        meta[key] = entry.get(key) or ex.meta.get(key) or inferred.get(key)
-    if meta["year"] is not None:
-        try:
-            meta["year"] = int(meta["year"])
-        except (TypeError, ValueError, OverflowError):
-            meta["year"] = None
-    title = entry.get("title") or ex.title or title_from(source, meta)
+    meta = resolve(source, (manifest or {}).get(source, {}), ex)
     doc = Document(
         doc_id=source,
         source=source,
         text=ex.text,
-        title=str(title),
-        gemeente=meta["gemeente"],
-        year=meta["year"],
-        doc_type=meta["doc_type"],
+        title=meta.title,
+        gemeente=meta.gemeente,
+        year=meta.year,
+        doc_type=meta.doc_type,
         blocks=tuple(ex.blocks),
         page_starts=tuple(ex.page_starts),
         content_hash=content_hash,
+        meta_origin=meta.origins,
     )
     return doc, ex.notes
 

@@ -20,7 +20,7 @@ from ..types import Block
 from .registry import Extracted
 
 # Bump when a reader changes what it extracts.
-EXTRACT_VERSION = 1
+EXTRACT_VERSION = 2
 # Formats worth caching: plain text is cheaper to read than to look up.
 CACHED_SUFFIXES = frozenset({".pdf", ".docx", ".html", ".htm", ".xhtml"})
 
@@ -45,6 +45,7 @@ def load(content_hash: str, suffix: str, enabled: bool = True, cache_dir: Path |
             title=d.get("title"),
             meta=dict(d.get("meta") or {}),
             notes=list(d.get("notes") or []),
+            running=[str(x) for x in d.get("running") or []],
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
@@ -61,6 +62,7 @@ def save(content_hash: str, suffix: str, ex: Extracted, enabled: bool = True, ca
         "title": ex.title,
         "meta": ex.meta,
         "notes": ex.notes,
+        "running": ex.running,
     }
     try:
         atomic_write_bytes(_path(content_hash, suffix, cache_dir), json.dumps(data, ensure_ascii=False).encode("utf-8"))

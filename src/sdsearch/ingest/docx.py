@@ -170,7 +170,5 @@ def read_docx(path: Path) -> Extracted:
     meta = meta_hints(blob, title or "")
     out.close()
     text = out.text()
-    if title is None:
-        title = next((text[b.start : b.end] for b in out.blocks if b.kind == "heading" and b.level == 1), None)
     page_starts = out.page_starts if len(out.page_starts) > 1 else []
     return Extracted(text=text, blocks=out.blocks, page_starts=page_starts, title=title, meta=meta)

@@ -255,7 +255,4 @@ def read_html(path: Path) -> Extracted:
         node.decompose()
     out = _Out()
     _walk(root, out)
-    text = out.text()
-    if title is None:
-        title = next((text[b.start : b.end] for b in out.blocks if b.kind == "heading" and b.level == 1), None)
-    return Extracted(text=text, blocks=out.blocks, title=title, meta=meta, notes=notes)
+    return Extracted(text=out.text(), blocks=out.blocks, title=title, meta=meta, notes=notes)

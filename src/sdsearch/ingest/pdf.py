@@ -292,22 +292,20 @@ def _extract(pdf: Any) -> Extracted:
     """The passes, in order; each is a function below."""
     raw = _read_pages(pdf)
     font = _font_stats(raw.pages)
-    running = _running_lines(raw.pages, font.body)
-    pages = [_reading_order(_drop_margins(pg, running), pg.tables, pg.width, pg.height) for pg in raw.pages]
+    keys = _running_lines(raw.pages, font.body)
+    pages = [_reading_order(_drop_margins(pg, keys), pg.tables, pg.width, pg.height) for pg in raw.pages]
+    running = _running_texts(raw.pages, keys)
     level_of = _mark_headings(pages, font)
     line_gap = _paragraph_gap(pages, font.body)
     b = _assemble(pages, level_of, line_gap)
-    text = b.text()
     title, meta = _file_meta(pdf.metadata or {})
-    if title is None:
-        heads = [blk for blk in b.blocks if blk.kind == "heading" and blk.level == 1]
-        if heads and heads[0].start < 2000:
-            title = text[heads[0].start : heads[0].end]
     notes = []
     if raw.image_only:
         shown = ", ".join(map(str, raw.image_only[:10])) + (" …" if len(raw.image_only) > 10 else "")
         notes.append(f"{len(raw.image_only)} pagina('s) zonder tekstlaag (gescand?): {shown}")
-    return Extracted(text=text, blocks=b.blocks, page_starts=b.page_starts, title=title, meta=meta, notes=notes)
+    return Extracted(
+        text=b.text(), blocks=b.blocks, page_starts=b.page_starts, title=title, meta=meta, notes=notes, running=running
+    )
 
 
 # --- pass 1: pages → lines and ruled tables ---------------------------------------------
@@ -415,6 +413,17 @@ def _running_lines(pages: list[_RawPage], body: float) -> set[str]:
         plain.update(_norm_key(ln.text) for ln in margin if not ln.bold and ln.size < body * 1.15)
     need = max(2, math.ceil(0.5 * n_pages))
     return {k for k, c in seen.items() if c >= need or (c >= 3 and n_pages >= 6 and k in plain)}
+
+
+def _running_texts(pages: list[_RawPage], keys: set[str]) -> list[str]:
+    """The running headers and footers as first written (page numbers left out), for the metadata."""
+    out: dict[str, str] = {}
+    for pg in pages:
+        for ln in _margin_lines(pg.lines, pg.height):
+            key = _norm_key(ln.text)
+            if key in keys and key not in out and not _PAGE_NUMBER.match(ln.text.strip()):
+                out[key] = unicodedata.normalize("NFC", ln.text)
+    return list(out.values())[:10]
 
 
 def _drop_margins(pg: _RawPage, running: set[str]) -> list[_Line]:

@@ -231,6 +231,4 @@ def read_txt(path: Path) -> Extracted:
 @reader(".md", ".markdown")
 def read_md(path: Path) -> Extracted:
     text, notes = decode(path.read_bytes(), path.name)
-    blocks = parse_markdown(text)
-    title = next((text[b.start : b.end] for b in blocks if b.kind == "heading" and b.level == 1), None)
-    return Extracted(text=text, blocks=blocks, title=title, notes=notes)
+    return Extracted(text=text, blocks=parse_markdown(text), notes=notes)

@@ -21,9 +21,10 @@ class Extracted:
     text: str
     blocks: list[Block]
     page_starts: list[int] = field(default_factory=list)
-    title: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)  # gemeente / year / doc_type hints from file properties
+    title: str | None = None  # from the file's properties (PDF info, DOCX core properties, HTML <title>)
+    meta: dict[str, Any] = field(default_factory=dict)  # gemeente / year / doc_type from those properties
     notes: list[str] = field(default_factory=list)  # things the user should know (e.g. encoding), in Dutch
+    running: list[str] = field(default_factory=list)  # running headers/footers left out of the text (PDF)
 
 
 ReaderFn = Callable[[Path], Extracted]
