@@ -26,7 +26,7 @@ from ingest_pdf import build_pdf  # noqa: E402
 
 from sdsearch.api import build_index  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
-from sdsearch.embed import load_encoder  # noqa: E402
+from sdsearch.models import load_encoder  # noqa: E402
 
 
 def _model_cache() -> Path:

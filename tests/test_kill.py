@@ -102,7 +102,7 @@ class Checker:
     """After a kill: the live index is whole and answers; nothing half-written is visible."""
 
     def __init__(self, index: Path):
-        from sdsearch.embed import load_encoder
+        from sdsearch.models import load_encoder
 
         self.index = index
         self.encoder = load_encoder()

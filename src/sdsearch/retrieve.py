@@ -355,8 +355,7 @@ class Retriever:
         spell = None
         if s.adaptive and s.spell_correct:
             if self._spell is None:
-                vocab = getattr(self.index.sparse, "_vocab", {})
-                self._spell = SpellIndex(list(vocab))
+                self._spell = SpellIndex(self.index.sparse.vocabulary())
             spell = self._spell
         p = plan(query, self.analyzer, s, self.index.sparse, spell)
         if p.corrected:

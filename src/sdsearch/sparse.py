@@ -57,6 +57,10 @@ class SparseIndex:
     def __contains__(self, term: str) -> bool:
         return term in self._vocab
 
+    def vocabulary(self) -> list[str]:
+        """Every term the index holds (for spelling correction against the corpus)."""
+        return [t for t in self._vocab if t]
+
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Vocabulary ids of the known terms, repeats kept (a repeated query term counts twice)."""
         vocab = self._vocab
