@@ -201,6 +201,11 @@ class Settings:
             raise ConfigError("threads moet 0 (automatisch) of meer zijn")
         if self.bm25_k1 < 0 or not 0.0 <= self.bm25_b <= 1.0:
             raise ConfigError("bm25_k1 moet 0 of meer zijn en bm25_b tussen 0 en 1 liggen")
+        for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
+        if self.long_query_words < 1 or self.short_query_words < 0 or self.prf_docs < 0 or self.prf_terms < 0:
+            raise ConfigError("long_query_words moet minstens 1 zijn; short_query_words, prf_docs en prf_terms 0 of meer")
 
 
 # --- locations --------------------------------------------------------------------------------
