@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from sdsearch.answer import asks_money, fact_span, question_type
+from sdsearch.answer.question import asked_noun, is_keyword_query
+from sdsearch.answer.scoring import leans_back
+from sdsearch.answer.tables import choose_column, header_of, is_header, row_cells, statement
 
 from conftest import ROOT
 
@@ -38,7 +41,12 @@ def span_of(sentence: str, question: str) -> str | None:
         ("Welke organisatie stelt de medische noodzaak vast?", "who"),
         ("Hoe heet het coalitieakkoord?", "who"),
         ("Waarom stijgen de Wmo-kosten?", "reason"),
-        ("Wat doet de welzijnscoach?", None),
+        ("Wat doet de welzijnscoach?", "definition"),
+        ("Wat houdt de Doorbraakmethode in?", "definition"),
+        ("Op welke manier verruimt de nieuwe ggz-wet de mogelijkheden?", "how"),
+        ("In welke wijk startte Maassluis een wijkaanpak?", "which"),
+        ("Door wie wordt het meldpunt uitgevoerd?", "who"),
+        ("Voor welke jaren geeft het kabinet extra geld?", "date"),
         ("beschermd wonen velsen", None),
     ],
 )
@@ -121,6 +129,78 @@ def test_reason_span_starts_at_the_cause() -> None:
     assert span_of(sentence, "Waarom lukt het Veilig Thuis niet?") == "door personeelstekort, een steeds grotere complexiteit van vraagstukken"
     colon = "Dit betrof een landelijk probleem: het geld dat het Rijk hiervoor beschikbaar stelde bleek onvoldoende."
     assert span_of(colon, "Waarom vond Velsen geen aanbieder?") == "het geld dat het Rijk hiervoor beschikbaar stelde bleek onvoldoende"
+
+
+def test_keyword_input_is_told_apart_from_questions() -> None:
+    assert is_keyword_query("opvang Oekraïense vluchtelingen Vlaardingen")
+    assert not is_keyword_query("Wie verzorgt het collectief vervoer?")
+    assert not is_keyword_query("wanneer treedt de wet in werking")
+
+
+def test_the_noun_after_welke_names_what_is_asked() -> None:
+    assert asked_noun("In welke wijk startte Maassluis?") == "wijk"
+    assert asked_noun("Welke bestaande diensten lopen door?") == "diensten"
+    assert asked_noun("Welke vier consortia leveren jeugdhulp?") == "consortia"
+
+
+def test_a_sentence_that_leans_on_the_one_before() -> None:
+    assert leans_back("Deze wet komt in de plaats van de Bopz.")
+    assert leans_back("Dat komt door personeelstekort.")
+    assert leans_back("Zij zijn intensief betrokken bij het opstellen van de Woonzorgvisie.")
+    assert leans_back("Voor Vlaardingen gaat het om ruim € 1,8 miljoen in 2019.")
+    assert not leans_back("Het kabinet heeft een armoedeplan opgesteld met 47 acties.")
+    assert not leans_back("RegioRijder verzorgt het Wmo collectief vervoer.")
+
+
+# --- tables: a cell by row label and column header, unit stated ----------------------------
+
+HEADER = "Baten en lasten meerjarig (x € 1.000) 2020 2021 2022 2023"
+INDICATORS = "Participatie Bron Vlaardingen 2017 50.000 - 100.000 inw. 2018 Nederland 2018 Vlaardingen 2018"
+
+
+def test_header_lines_give_column_labels_and_unit() -> None:
+    h = header_of(HEADER)
+    assert h is not None and h.labels == ("2020", "2021", "2022", "2023") and h.unit == "x € 1.000"
+    assert is_header(HEADER) and is_header(INDICATORS)
+    r = header_of("Reserves (x € 1.000) 1/1/'20 + - 31/12/'20")
+    assert r is not None and r.labels == ("1/1/'20", "+", "-", "31/12/'20")
+    assert header_of("Regiovisie op 'Veilig Thuis - MVS' 2015") is None
+    assert not is_header("In 2022 en 2023 werken we verder aan de transformatie.")
+
+
+def test_rows_split_into_label_and_cells() -> None:
+    line = "Lasten 137.096 135.097 134.019 132.910"
+    row = row_cells(line)
+    assert row is not None and row.label == "Lasten"
+    assert [line[a:b] for a, b in row.cells] == ["137.096", "135.097", "134.019", "132.910"]
+    odd = "Werkloze jongeren (% 16-22 jarigen) Verwey Jonker instituut - Kinderen in Tel 2,16 (2015) 1,47 (2015) 1,52 (2015) g.g.b."
+    cells = row_cells(odd)
+    assert cells is not None and [odd[a:b] for a, b in cells.cells][-1] == "g.g.b."
+    assert row_cells("De wijk telt 387 flexwoningen, een school voor basisonderwijs met 10 klaslokalen.") is None
+
+
+def test_the_column_is_the_one_the_question_names() -> None:
+    h = header_of(HEADER)
+    assert h is not None
+    assert choose_column(h, "Wat zijn de lasten van het sociaal domein in 2020?", 4) == 0
+    assert choose_column(h, "Wat zijn de lasten in 2023?", 4) == 3
+    assert choose_column(h, "Wat zijn de lasten in 2024?", 4) is None  # the table has no 2024
+    r = header_of("Reserves (x € 1.000) 1/1/'20 + - 31/12/'20")
+    assert r is not None
+    assert choose_column(r, "Hoe groot was de reserve op 1 januari 2020?", 4) == 0
+    assert choose_column(r, "Hoeveel bedragen de reserves eind 2020?", 4) == 3
+    ind = header_of(INDICATORS)
+    assert ind is not None
+    assert choose_column(ind, "Hoeveel banen had Vlaardingen in 2018?", 4, own="Vlaardingen") == 3
+    assert choose_column(ind, "Welk percentage Vlaardingse jongeren had in 2018 jeugdhulp?", 4, own="Vlaardingen") == 3
+    assert choose_column(ind, "Hoeveel banen waren er in Nederland in 2018?", 4, own="Vlaardingen") == 2
+
+
+def test_a_cell_is_stated_with_row_column_and_unit() -> None:
+    line = "Lasten 137.096 135.097 134.019 132.910"
+    row, h = row_cells(line), header_of(HEADER)
+    assert row is not None and h is not None
+    assert statement(row, h, 0, "137.096") == "Lasten 2020: 137.096 (x € 1.000)"
 
 
 # --- end to end: the real model on the real corpus ----------------------------------------

@@ -81,3 +81,92 @@ def test_bad_eval_files_fail_clearly(tmp_path: Path, content: str, message: str)
     f.write_text(content, encoding="utf-8")
     with pytest.raises(EvalError, match=message):
         read_jsonl(f)
+
+
+# --- splits, the answer judge, per-miss detail ---------------------------------------------
+
+from sdsearch.evaluate import judge, reliability_table, select_split  # noqa: E402
+from sdsearch.types import Answer, AnswerSentence, Hit, Passage  # noqa: E402
+
+
+def _answer(text: str, source: str = "a.txt", start: int = 0, span: tuple[int, int] | None = None) -> Answer:
+    p = Passage("p1", source, source, text, start, start + len(text), "T")
+    return Answer("q", (AnswerSentence(text, Hit(p, 1.0, 1), start, start + len(text), span),), 0.9)
+
+
+def test_select_split_keeps_one_split_and_refuses_sets_without_one() -> None:
+    items = [{"id": "a", "split": "dev"}, {"id": "b", "split": "test"}, {"id": "c", "split": "dev"}]
+    assert [i["id"] for i in select_split(items, "dev")] == ["a", "c"]
+    assert [i["id"] for i in select_split(items, "test")] == ["b"]
+    assert select_split(items, None) == items and select_split(items, "all") == items
+    with pytest.raises(EvalError, match="no 'split' field"):
+        select_split([{"id": "a"}], "dev")
+    with pytest.raises(EvalError, match="dev, test or all"):
+        select_split(items, "train")
+
+
+def test_an_answer_holding_a_distinct_gold_counts_wherever_it_comes_from() -> None:
+    gold_place = [(Span("a.txt", 500, 560), "Velsen besteedt de re-integratie uit aan IJmond Werkt!.", "IJmond Werkt!")]
+    # Another sentence, another place, same organisation: right (this was listed as a miss).
+    assert judge(_answer("De uitvoering ligt bij IJmond Werkt!, het leerwerkbedrijf."), gold_place)
+    # A bare number elsewhere proves nothing.
+    number = [(Span("a.txt", 500, 540), "De wijk telt 10 klaslokalen.", "10")]
+    assert not judge(_answer("Er zijn 10 deelnemers."), number)
+    assert judge(_answer("De wijk telt 10 klaslokalen.", start=500), number)
+
+
+def test_a_table_answer_must_mark_the_right_cell() -> None:
+    row = "Lasten 137.096 135.097 134.019 132.910"
+    place = [(Span("a.txt", 100, 100 + len(row)), row, "137.096")]
+    assert judge(_answer(row, start=100, span=(7, 14)), place)
+    assert not judge(_answer(row, start=100, span=(15, 22)), place)  # 2021's cell, same row
+
+
+def test_reliability_table_buckets_by_confidence() -> None:
+    rows = [{"confidence": c, "candidate_correct": ok} for c, ok in [(0.95, True), (0.92, True), (0.85, False), (0.1, False)]]
+    table = {(b["lo"], round(b["hi"], 1)): (b["n"], b["accuracy"]) for b in reliability_table(rows)}
+    assert table[(0.9, 1.0)] == (2.0, 1.0)
+    assert table[(0.8, 0.9)] == (1.0, 0.0)
+    assert table[(0.0, 0.2)] == (1.0, 0.0)
+
+
+def test_answer_eval_reports_per_split_and_the_gold_rank_of_misses(tmp_path: Path, small_corpus: Path, small_index: Path) -> None:
+    items = [
+        {"id": "a1", "question": "Hoeveel flexwoningen telt de wijk?", "source": "vlaardingen-jaarstukken-2023.txt",
+         "answer": "387", "context": "De wijk telt 387 flexwoningen.", "split": "dev"},
+        {"id": "a2", "question": "Sinds wanneer ligt Skaeve Huse aan de Broekeroog?", "source": "velsen-jaarverslag-2022.txt",
+         "answer": "sinds 2021", "context": "Aan de Broekeroog ligt sinds 2021 Skaeve Huse, een woonvorm voor mensen die overlast veroorzaken.",
+         "split": "test"},
+        {"id": "u1", "question": "Hoeveel kost de Wmo in Amsterdam?", "answer": None, "split": "test"},
+    ]
+    f = tmp_path / "answers.jsonl"
+    f.write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+    r = Retriever(open_index(small_index), FakeEncoder())
+    rep = run_eval(r, f, corpus=small_corpus)
+    assert set(rep.answers_by_split) == {"dev", "test", "all"}
+    assert rep.answers_by_split["dev"]["answerable"] == 1 and rep.answers_by_split["test"]["unanswerable"] == 1
+    rows = {row["id"]: row for row in rep.answer_rows}
+    assert rows["a1"]["gold_rank"] is not None and rows["a1"]["gold_rank"] >= 1
+    assert rows["u1"]["gold_rank"] is None
+    assert rep.reliability and sum(b["n"] for b in rep.reliability) == 3
+    only_dev = run_eval(r, f, corpus=small_corpus, split="dev")
+    assert [row["id"] for row in only_dev.answer_rows] == ["a1"]
+
+
+def test_retrieval_eval_reports_per_split(tmp_path: Path, small_corpus: Path, small_index: Path) -> None:
+    items = [
+        {"id": "q1", "query": "387 flexwoningen", "split": "dev",
+         "relevant": [{"source": "vlaardingen-jaarstukken-2023.txt", "span": "De wijk telt 387 flexwoningen."}]},
+        {"id": "q2", "query": "energiecoaches", "split": "test",
+         "relevant": [{"source": "maassluis-programmabegroting-2023.txt", "span": "De energiecoaches helpen inwoners met een hoge energierekening."}]},
+    ]
+    f = tmp_path / "set.jsonl"
+    f.write_text("\n".join(json.dumps(i) for i in items), encoding="utf-8")
+    rep = run_eval(Retriever(open_index(small_index), FakeEncoder()), f, corpus=small_corpus)
+    assert set(rep.by_split) == {"dev", "test", "all"}
+    assert rep.by_split["dev"]["n"] == 1 and rep.by_split["all"]["n"] == 2
+    assert set(rep.by_split["test"]) >= {"nDCG@10", "R@5", "n"}
+    # A set without splits reports no per-split block (backward compatible output).
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("\n".join(json.dumps({k: v for k, v in i.items() if k != "split"}) for i in items), encoding="utf-8")
+    assert run_eval(Retriever(open_index(small_index), FakeEncoder()), plain, corpus=small_corpus).by_split == {}

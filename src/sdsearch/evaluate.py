@@ -12,6 +12,7 @@ absorbed. Metrics are computed by ir-measures over these judgements.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Iterable
@@ -19,16 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .analysis import squash
+from .errors import EvalError  # noqa: F401  (re-exported)
 from .ingest import IngestError, load_manifest, read_document
 from .retrieve import Retriever
-from .text import squash
 from .types import Hit, Location, Passage
 
 RETRIEVAL_MEASURES = ("nDCG@10", "RR@10", "R@1", "R@5", "R@10")
-
-
-class EvalError(ValueError):
-    """The eval file is unreadable or does not match the corpus; one line says where."""
 
 
 @dataclass(frozen=True)
@@ -48,14 +46,23 @@ class EvalReport:
     answers: dict[str, float] = field(default_factory=dict)
     answer_rows: list[dict[str, Any]] = field(default_factory=list)
     run: list[tuple[str, str, int, float]] = field(default_factory=list)  # (qid, passage id, rank, score)
+    # Per split ("dev", "test", "all") when the items carry a ``split`` field; else empty.
+    by_split: dict[str, dict[str, float]] = field(default_factory=dict)  # retrieval metrics + "n"
+    answers_by_split: dict[str, dict[str, float]] = field(default_factory=dict)
+    answers_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    reliability: list[dict[str, float]] = field(default_factory=list)  # confidence bucket → accuracy, n
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
             "metrics": self.metrics,
+            "by_split": self.by_split,
             "latency_ms": self.latency_ms,
             "by_tag": self.by_tag,
             "answers": self.answers,
+            "answers_by_split": self.answers_by_split,
+            "answers_by_kind": self.answers_by_kind,
+            "reliability": self.reliability,
             "per_query": self.per_query,
             "answer_rows": self.answer_rows,
         }
@@ -82,6 +89,34 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not items:
         raise EvalError(f"eval file {path} holds no items")
     return items
+
+
+SPLITS = ("dev", "test")
+
+
+def select_split(items: list[dict[str, Any]], split: str | None) -> list[dict[str, Any]]:
+    """The items of one split (``"dev"``/``"test"``); ``None`` or ``"all"`` keeps every item.
+
+    Asking for a split of a set whose items carry no ``split`` field is an error, not an
+    empty set, so a typo cannot pass for a score.
+    """
+    if split in (None, "all"):
+        return items
+    if split not in SPLITS:
+        raise EvalError(f"split must be dev, test or all, not {split!r}")
+    if not any("split" in it for it in items):
+        raise EvalError(f"split={split!r} asked, but the eval items carry no 'split' field")
+    return [it for it in items if it.get("split") == split]
+
+
+def _split_groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows per split, then all of them, when any row has a split; else nothing."""
+    if not any(r.get("split") for r in rows):
+        return {}
+    groups = {sp: [r for r in rows if r.get("split") == sp] for sp in SPLITS}
+    out = {sp: g for sp, g in groups.items() if g}
+    out["all"] = rows
+    return out
 
 
 class SpanLocator:
@@ -204,6 +239,7 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
             {
                 "id": qid,
                 "query": query,
+                "split": item.get("split"),
                 "tags": item.get("tags", []),
                 "first_relevant_rank": first_rank,
                 "relevant_found": len(credited),
@@ -223,9 +259,14 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
     for tag in tags:
         rows = [r for r in per_query if tag in r["tags"]]
         by_tag[tag] = {"n": len(rows), **{m: statistics.fmean(r["metrics"][m] for r in rows) for m in ("nDCG@10", "R@5")}}
+    by_split = {
+        sp: {"n": float(len(rows)), **{m: statistics.fmean(r["metrics"][m] for r in rows) for m in RETRIEVAL_MEASURES}}
+        for sp, rows in _split_groups(per_query).items()
+    }
     return EvalReport(
         mode=mode,
         metrics=metrics,
+        by_split=by_split,
         per_query=per_query,
         latency_ms={"p50": statistics.median(latencies), "p95": _percentile(latencies, 0.95), "mean": statistics.fmean(latencies)},
         by_tag=by_tag,
@@ -233,44 +274,81 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
     )
 
 
-def run_answers(retriever: Retriever, items: list[dict[str, Any]], locator: SpanLocator) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Answer accuracy on answerable items; no-answer precision and recall on the rest."""
-    from .answer import answer_question
+def _gold_places(item: dict[str, Any], qid: str) -> list[tuple[str, str, str]]:
+    """(source, context, answer) of every place that answers the item: the main one, then ``also``."""
+    places = []
+    for p in [item, *(item.get("also") or [])]:
+        src, ctx, ans = p.get("source"), p.get("context"), p.get("answer")
+        if not all(isinstance(x, str) and x for x in (src, ctx, ans)):
+            raise EvalError(f"answer item {qid}: an answer needs 'source', 'context' and 'answer'")
+        places.append((src, ctx, ans))
+    return places
 
-    rows = []
-    for n, item in enumerate(items, start=1):
-        qid = str(item.get("id") or n)
-        question = item.get("question")
-        if not isinstance(question, str) or not question.strip():
-            raise EvalError(f"answer item {qid}: needs a 'question'")
-        gold = item.get("answer")
-        ans = answer_question(retriever, question)
-        row: dict[str, Any] = {
-            "id": qid,
-            "question": question,
-            "gold": gold,
-            "answer": ans.text,
-            "span": ans.span,
-            "confidence": round(ans.confidence, 3),
-            "answerable": gold is not None,
-            "answered": ans.answered,
-        }
-        if gold is not None:
-            ctx = locator.find(item["source"], item["context"])
-            g = squash(gold)
-            ok = False
-            for s in ans.sentences:
-                loc = Location(s.hit.passage.source, s.char_start, s.char_end)
-                same_place = covers(loc, ctx) or squash(item["context"]) in squash(s.text) or squash(s.text) in squash(item["context"])
-                if same_place and g in squash(s.text):
-                    ok = True
-                    break
-            row["correct"] = ok
-        rows.append(row)
+
+def _is_table_row(text: str) -> bool:
+    """A table line: a label and two or more figure cells ("Lasten 137.096 135.097 134.019")."""
+    from .answer.tables import row_cells
+
+    row = row_cells(text.strip())
+    return row is not None and len(row.cells) >= 2
+
+
+def _distinct(gold: str) -> bool:
+    """A gold answer specific enough to count wherever it appears: it has words, or is a
+    figure of five or more characters that is not a bare year ("137.096", not "10" or "2022")."""
+    g = gold.strip()
+    if re.search(r"[^\W\d_]{2,}", g):
+        return True
+    return len(g) >= 5 and not re.fullmatch(r"(?:19|20)\d{2}", g)
+
+
+def judge(answer: Any, places: list[tuple[Span, str, str]]) -> bool:
+    """Whether ``answer`` (an ``Answer``) holds a gold answer.
+
+    Correct when an answer sentence lies at a gold place (covers the gold context, or the
+    texts contain one another) and holds that place's answer; or when the answer's text
+    holds a gold answer that is specific enough to count wherever it appears (``_distinct``:
+    "IJmond Werkt!" from another sentence naming it is right). For a line of figures (a
+    table row) the marked span must hold the answer, not just the row.
+    """
+    if not answer.sentences:
+        return False
+    whole = squash(" ".join(s.text for s in answer.sentences))
+    span = squash(answer.span or "")
+    for ctx_span, ctx, gold in places:
+        g = squash(gold)
+        table = _is_table_row(ctx)
+        if table:
+            if g and g in span:
+                return True
+            continue
+        for s in answer.sentences:
+            loc = Location(s.hit.passage.source, s.char_start, s.char_end)
+            same_place = covers(loc, ctx_span) or squash(ctx) in squash(s.text) or squash(s.text) in squash(ctx)
+            if same_place and g in squash(s.text):
+                return True
+        if _distinct(gold) and g in whole:
+            return True
+    return False
+
+
+def _gold_rank(scored: list[Any], places: list[tuple[Span, str, str]]) -> int | None:
+    """Rank (1 = best) of the first candidate sentence at a gold place that holds its answer."""
+    for n, c in enumerate(scored, start=1):
+        loc = Location(c.hit.passage.source, c.start, c.end)
+        for ctx_span, ctx, gold in places:
+            same_place = covers(loc, ctx_span) or squash(ctx) in squash(c.text) or squash(c.text) in squash(ctx)
+            if same_place and squash(gold) in squash(c.text):
+                return n
+    return None
+
+
+def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Accuracy on answerable rows; no-answer precision and recall on the rest."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     said_none = [r for r in rows if not r["answered"]]
-    metrics = {
+    return {
         "answer_accuracy": statistics.fmean(r["correct"] for r in answerable) if answerable else 0.0,
         "answered_rate": statistics.fmean(r["answered"] for r in answerable) if answerable else 0.0,
         "no_answer_precision": (sum(not r["answerable"] for r in said_none) / len(said_none)) if said_none else 0.0,
@@ -278,18 +356,107 @@ def run_answers(retriever: Retriever, items: list[dict[str, Any]], locator: Span
         "answerable": float(len(answerable)),
         "unanswerable": float(len(unanswerable)),
     }
-    return metrics, rows
 
 
-def run_eval(retriever: Retriever, path: Path, corpus: Path, mode: str | None = None) -> EvalReport:
-    """Run one eval file; its kind (retrieval or answers) is read from its items."""
-    items = read_jsonl(path)
+RELIABILITY_EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
+
+
+def reliability_table(rows: list[dict[str, Any]], edges: tuple[float, ...] = RELIABILITY_EDGES) -> list[dict[str, float]]:
+    """Confidence bucket → how often the answer shown at that confidence is right.
+
+    Every row counts with the answer it would show at its confidence (its best candidate):
+    right when it holds the gold answer, wrong when the question has no answer in the
+    reports. ``lo``–``hi`` is the bucket, ``n`` its rows, ``accuracy`` the share right.
+    """
+    out = []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        inb = [r for r in rows if lo <= r["confidence"] < hi]
+        acc = statistics.fmean(bool(r["candidate_correct"]) for r in inb) if inb else float("nan")
+        out.append({"lo": lo, "hi": min(hi, 1.0), "n": float(len(inb)), "accuracy": acc})
+    return out
+
+
+def run_answers(retriever: Retriever, items: list[dict[str, Any]], locator: SpanLocator) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Answer accuracy on answerable items; no-answer precision and recall on the rest.
+
+    Each row also says what would have been answered at any confidence
+    (``candidate``/``candidate_correct``, for calibration) and where the gold sentence
+    ranked among the scored candidates (``gold_rank``; None when it was not among them).
+    """
+    from .answer.decide import decide
+
+    rows = []
+    seen: set[str] = set()
+    for n, item in enumerate(items, start=1):
+        qid = str(item.get("id") or n)
+        if qid in seen:
+            raise EvalError(f"duplicate eval id {qid!r}")
+        seen.add(qid)
+        question = item.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise EvalError(f"answer item {qid}: needs a 'question'")
+        gold = item.get("answer")
+        d = decide(retriever, question)
+        ans = d.answer
+        row: dict[str, Any] = {
+            "id": qid,
+            "question": question,
+            "split": item.get("split"),
+            "kind": item.get("kind") or item.get("type"),
+            "gold": gold,
+            "answer": ans.text,
+            "span": ans.span,
+            "candidate": d.candidate.text,
+            "confidence": round(d.candidate.confidence, 4),
+            "answerable": gold is not None,
+            "answered": ans.answered,
+            "gold_rank": None,
+        }
+        if gold is not None:
+            places = [(locator.find(src, ctx), ctx, a) for src, ctx, a in _gold_places(item, qid)]
+            ok = judge(d.candidate, places)
+            row["candidate_correct"] = ok
+            row["correct"] = ok and ans.answered
+            row["gold_rank"] = _gold_rank(d.scored, places)
+        else:
+            row["candidate_correct"] = False
+        rows.append(row)
+    return answer_metrics(rows), rows
+
+
+def _answer_report(mode: str, rows: list[dict[str, Any]], metrics: dict[str, float]) -> EvalReport:
+    kinds = sorted({str(r["kind"]) for r in rows if r["kind"]})
+    by_kind = {}
+    for kind in kinds:
+        ks = [r for r in rows if r["kind"] == kind]
+        m = answer_metrics(ks)
+        by_kind[kind] = {"n": float(len(ks)), "answer_accuracy": m["answer_accuracy"], "answerable": m["answerable"]}
+    return EvalReport(
+        mode=mode,
+        answers=metrics,
+        answer_rows=rows,
+        answers_by_split={sp: answer_metrics(g) for sp, g in _split_groups(rows).items()},
+        answers_by_kind=by_kind,
+        reliability=reliability_table(rows),
+    )
+
+
+def run_eval(retriever: Retriever, path: Path, corpus: Path, mode: str | None = None, split: str | None = None) -> EvalReport:
+    """Run one eval file; its kind (retrieval or answers) is read from its items.
+
+    ``split`` ("dev", "test"; None or "all" for every item) keeps one split of a set
+    whose items carry a ``split`` field. Without a filter, such a set is reported per split
+    (``by_split`` / ``answers_by_split``) as well as whole.
+    """
+    items = select_split(read_jsonl(path), split)
+    if not items:
+        raise EvalError(f"{path}: no items in split {split!r}")
     locator = SpanLocator(corpus)
     if all("query" in it for it in items):
         return run_retrieval(retriever, items, locator, mode)
     if all("question" in it for it in items):
         metrics, rows = run_answers(retriever, items, locator)
-        return EvalReport(mode=mode or retriever.settings.mode, answers=metrics, answer_rows=rows)
+        return _answer_report(mode or retriever.settings.mode, rows, metrics)
     raise EvalError(f"{path}: items need either 'query' + 'relevant' (retrieval) or 'question' (answers)")
 
 

@@ -20,13 +20,18 @@ How an answer is found, in four explainable steps, one module each:
 
 from __future__ import annotations
 
-from .decide import answer_question, confidence
+from .decide import CALIBRATION, Calibration, Decision, StatedAnswer, answer_question, confidence, decide
 from .question import Bag, FocusWord, QuestionInfo, analyse_question, asks_money, counted_word, coverage, question_type
 from .scoring import WEIGHTS, ScoredSentence, Weights, score_sentences
 from .spans import fact_span, fact_spans
 
 __all__ = [
+    "CALIBRATION",
     "WEIGHTS",
+    "Calibration",
+    "Decision",
+    "StatedAnswer",
+    "decide",
     "Bag",
     "FocusWord",
     "QuestionInfo",

@@ -1,23 +1,127 @@
-"""The decision: how sure the best sentence answers, and which sentences make the answer."""
+"""The decision: which sentences make the answer, and how sure it is.
+
+The answer is the smallest window that holds the fact and reads on its own: the best
+sentence, plus the neighbour it leans on (an anaphor or connective, a colon lead-in, the
+header line of a table row) — at most three sentences and 450 characters — with the
+fact's span marked in the best sentence.
+
+Confidence is a calibrated probability that the answer is right (``calibrate``): a
+logistic curve over the decision's raw signals, fitted by ``bench/answer_calibrate.py`` on
+out-of-fold scores of development questions (questions the scorer was not fitted on).
+Below ``Settings.answer_threshold`` the answer is "no clear answer"; the hits stay.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from ..retrieve import Filters, Retriever
-from ..types import Answer, AnswerSentence
-from .question import QuestionInfo
-from .scoring import WEIGHTS, ScoredSentence, Weights, score_sentences
+from ..types import Answer, AnswerSentence, Hit
+from .question import QuestionInfo, is_keyword_query
+from .scoring import WEIGHTS, ScoredSentence, Weights, score_sentences, softmax
 
 
-def confidence(q: QuestionInfo, best: ScoredSentence, w: Weights = WEIGHTS) -> float:
-    """How sure the best sentence answers: the share of the question's focus it holds with
-    its context, lowered when the asked-for fact is missing or the gemeente/year named in
-    the question disagrees."""
-    conf = best.context_cover
-    if q.kind is not None and not best.fact_ok:
-        conf *= w.no_fact_factor
-    if best.mismatch:
-        conf *= w.mismatch_factor
-    return max(0.0, min(1.0, conf))
+@dataclass(frozen=True)
+class StatedAnswer(Answer):
+    """An answer whose fact needs words the text does not print together: a table cell with
+    its row, column and unit ("Lasten 2020: 137.096 (x € 1.000)"). ``span`` gives that."""
+
+    statement: str | None = None
+
+    @property
+    def span(self) -> str | None:  # type: ignore[override]
+        return self.statement or super().span
+
+
+HARD_KINDS = ("amount", "date", "who")  # kinds whose fact is a number, date or name: missing means no answer
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic map from the decision's raw signals to P(answer is right); fitted by
+    ``python bench/answer_fit.py`` (see its docstring) and pasted here."""
+
+    intercept: float = -0.484
+    p_top: float = 1.509  # softmax share of the best candidate among all candidates
+    margin: float = 0.562  # score of the best minus the second best (at most 5)
+    context: float = -0.322  # focus coverage of the best sentence in its context
+    cover: float = 0.851  # ... by its window
+    hard_missing: float = -3.475  # an amount, date or name was asked and the window has none that fits
+    soft_missing: float = -1.365  # a cause, definition, ... was asked and no cue for it was found
+    top_missing: float = 0.286  # the question's rarest focus word is nowhere in the window, heading or neighbours
+    mismatch: float = -2.316  # the best sentence is about another gemeente or year
+    no_data: float = -0.406  # the addressed table cell is empty ("g.g.b.")
+    keyword: float = -0.906  # keyword-style input
+
+    def signals(self, q: QuestionInfo, scored: list[ScoredSentence]) -> dict[str, float]:
+        best = scored[0]
+        probs = softmax([c.score for c in scored])
+        second = scored[1].score if len(scored) > 1 else best.score - 5.0
+        f = best.features
+        cover = best.cover + f.get("lean_prev", 0.0) + f.get("lean_next", 0.0)
+        fact_ok = best.fact_at is not None and best.fact_at.fact_ok
+        keyword = is_keyword_query(q.text)
+        missing = q.kind is not None and not fact_ok and not keyword
+        if q.kind is not None and q.kind not in HARD_KINDS and not keyword:
+            missing = missing and f.get("cue", 0.0) == 0.0
+        return {
+            "p_top": probs[0],
+            "margin": min(5.0, best.score - second),
+            "context": best.context_cover,
+            "cover": min(1.0, cover),
+            "hard_missing": 1.0 if missing and q.kind in HARD_KINDS else 0.0,
+            "soft_missing": 1.0 if missing and q.kind not in HARD_KINDS else 0.0,
+            "top_missing": 0.0 if best.top_seen else 1.0,
+            "mismatch": 1.0 if best.mismatch else 0.0,
+            "no_data": 1.0 if best.fact_at is not None and best.fact_at.no_data else 0.0,
+            "keyword": 1.0 if keyword else 0.0,
+        }
+
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.intercept + sum(getattr(self, k) * v for k, v in signals.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+CALIBRATION = Calibration()
+
+
+@dataclass
+class Decision:
+    """Everything behind one answer: what is shown, what would be shown at any confidence,
+    and the scored candidate sentences (best first), for evaluation and explanation."""
+
+    answer: Answer  # no sentences when the confidence is under the threshold
+    candidate: Answer  # the best answer regardless of the threshold
+    question: QuestionInfo
+    scored: list[ScoredSentence]
+    threshold: float
+    signals: dict[str, float]
+
+
+def decide(
+    retriever: Retriever,
+    question: str,
+    k: int = 5,
+    filters: Filters | None = None,
+    threshold: float | None = None,
+    pool: int = 5,
+    weights: Weights = WEIGHTS,
+    calibration: Calibration = CALIBRATION,
+) -> Decision:
+    """Score the sentences of the top hits and decide what to answer (see ``answer_question``)."""
+    all_hits = retriever.search([question], k=max(k, pool), filters=filters)[0]
+    hits = tuple(all_hits[:k])
+    threshold = retriever.settings.answer_threshold if threshold is None else threshold
+    q, scored = score_sentences(retriever, question, all_hits, weights)
+    if not scored:
+        none = Answer(question, (), 0.0, hits)
+        return Decision(none, none, q, scored, threshold, {})
+    signals = calibration.signals(q, scored)
+    conf = calibration.probability(signals)
+    candidate = compose(question, scored[0], conf, hits)
+    shown = candidate if conf >= threshold else Answer(question, (), conf, hits)
+    return Decision(shown, candidate, q, scored, threshold, signals)
 
 
 def answer_question(
@@ -26,39 +130,31 @@ def answer_question(
     k: int = 5,
     filters: Filters | None = None,
     threshold: float | None = None,
-    max_sentences: int = 3,
     pool: int = 5,
     weights: Weights = WEIGHTS,
 ) -> Answer:
     """Answer ``question`` from the top hits; an empty ``sentences`` means no clear answer.
 
-    Sentences are drawn from the top ``max(k, pool)`` passages; the answer carries the
-    top ``k`` hits as its sources. Raises ``QueryError`` for an empty question.
+    Sentences are drawn from the top ``max(k, pool)`` passages (and the sentences right
+    beside them); the answer carries the top ``k`` hits as its sources. Raises
+    ``QueryError`` for an empty question.
     """
-    all_hits = retriever.search([question], k=max(k, pool), filters=filters)[0]
-    hits = tuple(all_hits[:k])
-    threshold = retriever.settings.answer_threshold if threshold is None else threshold
-    q, scored = score_sentences(retriever, question, all_hits, weights)
-    if not scored:
-        return Answer(question, (), 0.0, hits)
-    best = scored[0]
-    conf = confidence(q, best, weights)
-    if conf < threshold:
-        return Answer(question, (), conf, hits)
-    # The best sentence, with the neighbour that completes it ("Het lukt Veilig Thuis niet
-    # ... Dat komt door personeelstekort"), then near-equal sentences that hold the fact too.
-    chosen = [best] + ([best.pair] if best.pair is not None else [])
-    for c in scored[1:]:
-        if len(chosen) >= max_sentences or c.score < best.score - weights.second_margin:
-            break
-        if c.mismatch or (q.kind is not None and c.span is None) or any(c.text == x.text for x in chosen):
-            continue
-        chosen.append(c)
-    order = {id(c): i for i, c in enumerate(chosen)}
-    # Text order within the best sentence's passage, so a pair reads as it does in the report.
-    chosen.sort(key=lambda c: (order[id(c)] > 1 or c.hit is not best.hit, c.start if c.hit is best.hit else order[id(c)]))
-    # The neighbour is context for the best sentence: only answer sentences mark a span.
+    return decide(retriever, question, k, filters, threshold, pool, weights).answer
+
+
+def compose(question: str, best: ScoredSentence, conf: float, hits: tuple[Hit, ...]) -> Answer:
+    """The answer ``best`` gives: its window, the fact's span marked where it stands."""
+    win = best.window or [best]
+    at = best.fact_at
     sentences = tuple(
-        AnswerSentence(c.text, c.hit, c.start, c.end, None if c is best.pair else c.span, round(c.score, 4)) for c in chosen
+        AnswerSentence(c.text, c.hit, c.start, c.end, c.span if c is at else None, round(best.score, 4))
+        for c in sorted(win, key=lambda c: c.start)
     )
+    if at is not None and at.statement:
+        return StatedAnswer(question, sentences, conf, hits, statement=at.statement)
     return Answer(question, sentences, conf, hits)
+
+
+def confidence(q: QuestionInfo, scored: list[ScoredSentence], calibration: Calibration = CALIBRATION) -> float:
+    """P(the best candidate answers the question), from the calibrated logistic map."""
+    return calibration.probability(calibration.signals(q, scored)) if scored else 0.0

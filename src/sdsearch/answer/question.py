@@ -16,7 +16,10 @@ MONEY_WORDS = re.compile(r"(?:kost|geld|budget|bedrag|lasten|baten|uitgaven|euro
 # Question cues → the kind of fact asked for. Checked in this order; first match wins.
 KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reason", re.compile(r"\bwaarom\b|\bhoe komt\b|\bwaardoor\b|\bwat is de (?:reden|oorzaak)\b")),
-    ("date", re.compile(r"\bwanneer\b|\bin welk jaar\b|\bwelke (?:periode|datum|maand)\b|\bsinds hoe lang\b")),
+    (
+        "date",
+        re.compile(r"\bwanneer\b|\bwelke? (?:jaar|jaren|periode|datum|maand)\b|\bsinds hoe lang\b|\bper wanneer\b"),
+    ),
     (
         "amount",
         re.compile(
@@ -29,15 +32,42 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "who",
         re.compile(
             r"\bwie\b|\bhoe (?:heet|heten)\b|\bwelke naam\b"
-            r"|\bwelke? (?:organisatie|organisaties|partij|partijen|instantie|aanbieder|aanbieders|consortium"
-            r"|instelling|bedrijf|centrumgemeente|gemeente|stichting)\b"
+            r"|\bwelke? (?:[\w-]+e )?[\w-]*(?:organisaties?|partij|partijen|instanties?|aanbieders?|consortium|consortia"
+            r"|instellingen?|bedrijf|bedrijven|gemeenten?|stichtingen?|corporaties?|partners?)\b"
+            r"|\bdoor wie\b|\bwordt? (?:uitgevoerd|verzorgd|georganiseerd|geleverd|aangeboden) door\b"
         ),
     ),
+    (
+        "how",
+        re.compile(r"\bop welke (?:manier|wijze)\b|^(?:en )?hoe (?:wil|wilt|willen|gaat|gaan|wordt|worden|werkt|werken|pakt|pakken|helpt|helpen|zorgt|zorgen|ondersteunt|kan|kunnen)\b"),
+    ),
+    (
+        "definition",
+        re.compile(
+            r"^(?:en )?wat (?:is|zijn|was|waren|betekent|betekenen|houdt|houden|doet|doen|deed|deden|biedt|bieden"
+            r"|regelt|regelen|wordt bedoeld|bedoelt)\b|\bwaarvoor (?:is|zijn|dient|dienen|staat|staan)\b"
+            r"|\bwat (?:wil|willen|gaat|gaan) .{3,60} (?:doen|bereiken|aanpakken)\b"
+        ),
+    ),
+    # "welke wijk", "welk WonenPlus-project", "waar ligt": a thing with a name, or a list of them.
+    ("which", re.compile(r"\bwelke?\b|^(?:en )?waar\b|\bhoe heet\b")),
+)
+
+_QUESTION_START = re.compile(
+    r"^(?:wat|wie|welke?|waar\w*|wanneer|hoe\w*|waarom|in welk\w*|sinds|met|voor|aan|op|van|bij|uit|door|tot|is|zijn|kan|kunnen|heeft|hebben|wordt|worden|gaat|gaan|zal)\b"
 )
 
 
+def is_keyword_query(question: str) -> bool:
+    """Keyword-style input ("opvang Oekraïense vluchtelingen Vlaardingen"): no question mark,
+    no question word at the start, a handful of words."""
+    q = " ".join(fold(question).split())
+    return "?" not in q and not _QUESTION_START.match(q) and len(q.split()) <= 8
+
+
 def question_type(question: str) -> str | None:
-    """The kind of fact asked for: "amount", "date", "who", "reason", or None."""
+    """The kind of fact asked for: "amount", "date", "who", "reason", "how", "definition",
+    "which" (a named thing or a list), or None (keywords, yes/no and open questions)."""
     q = " ".join(fold(question).split())
     for kind, pat in KIND_CUES:
         if pat.search(q):
@@ -48,6 +78,21 @@ def question_type(question: str) -> str | None:
 def asks_money(question: str) -> bool:
     """Whether an amount question is about money ("wat kost", "budget", "hoeveel geld")."""
     return question_type(question) == "amount" and bool(MONEY_WORDS.search(question))
+
+
+def asked_noun(question: str) -> str | None:
+    """The noun after "welke"/"welk" ("welke wijk" → "wijk", "welk WonenPlus-project" → "project")."""
+    m = re.search(r"\bwelke?\s+([\w’'-]+)(?:\s+([\w’'-]+))?(?:\s+([\w’'-]+))?", fold(question))
+    if not m:
+        return None
+    for w in (g for g in m.groups() if g):
+        if re.search(r"(?:nde|de|te|ste|er)$", w) or w in _NUMBER_WORDS or w in stopwords():
+            continue  # "bestaande", "aangepakte", "eerder", "vier": words before the noun
+        return w.split("-")[-1]
+    return None
+
+
+_NUMBER_WORDS = frozenset("twee drie vier vijf zes zeven acht negen tien".split())
 
 
 def counted_word(question: str) -> str | None:
@@ -101,6 +146,11 @@ _BEFORE_NOUN = frozenset(
 _QUESTION_WORDS = frozenset("heet heten waarmee waarvoor waarin waarop waaraan waarbij welk welke hoelang kun kan je u".split())
 
 
+_MONTH_WORDS = frozenset(
+    "januari februari maart april mei juni juli augustus september oktober november december".split()
+)
+
+
 def noun_like(question: str) -> set[str]:
     """Folded words of ``question`` that are probably nouns or names.
 
@@ -131,6 +181,7 @@ def analyse_question(retriever: Retriever, question: str, other_word_share: floa
     analyzer = retriever.analyzer
     known = sorted({fold(str(d.get("gemeente"))) for d in retriever.index.documents if d.get("gemeente")}, key=len, reverse=True)
     nouns = noun_like(question)
+    has_month = any(m in fold(question) for m in _MONTH_WORDS)
     gemeenten: list[str] = []
     focus: list[FocusWord] = []
     for tok in dict.fromkeys(analyzer.tokens(question)):
@@ -139,8 +190,10 @@ def analyse_question(retriever: Retriever, question: str, other_word_share: floa
             if g not in gemeenten:
                 gemeenten.append(g)
             continue
-        if YEAR.fullmatch(tok) or tok in _QUESTION_WORDS:
-            continue  # years are a constraint too
+        if YEAR.fullmatch(tok) or tok in _QUESTION_WORDS or tok in _MONTH_WORDS:
+            continue  # years and dates are a constraint too ("op 1 januari 2020" picks a column)
+        if tok.isdigit() and len(tok) <= 2 and has_month:
+            continue
         terms = analyzer.terms(tok)
         if not terms or terms[0] in stopwords():
             continue

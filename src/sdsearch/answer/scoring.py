@@ -1,81 +1,120 @@
-"""Sentence scoring: every sentence of the top passages, scored against the question.
+"""Sentence scoring: every sentence of the top passages, scored as the evidence of an answer.
 
-The score of a sentence is a weighted sum of explainable signals (``ScoredSentence.signals``):
-encoder similarity to the question; how much of the question's focus (IDF-weighted) the
-sentence holds, alone, with its better neighbour, and with its context (section heading,
-both neighbours, the document's gemeente and year); whether it holds the asked-for kind
-of fact and whether the words around that fact are focus words ("387 flexwoningen" for
-"hoeveel flexwoningen"); and the rank of its passage. A sentence from another gemeente
-or year than the question names is marked down. Every weight is in ``Weights``.
+A candidate sentence is described by a handful of explainable features
+(``ScoredSentence.features``), and its score is their weighted sum (``Weights``, fitted by
+``bench/answer_fit.py`` on development questions only). The features say:
+
+* how close the sentence is to the question (encoder cosine; IDF-weighted coverage of the
+  question's focus words by the sentence, by its context — heading, neighbours, gemeente and
+  year — and by its section heading);
+* whether it leans on a neighbour that carries the question's words: it starts with an
+  anaphor or connective ("Deze wet komt in de plaats van ...", "Dat komt door ...") after
+  a sentence that restates the question, or the next sentence points back at it
+  ("Daardoor stijgen de kosten ..." after the cause; "Zij zijn betrokken bij ..." after
+  the sentence that names them);
+* whether it holds evidence of the asked type — an amount of the counted thing, a date, a
+  name, a cause, what something is or does, a table cell addressed by row and column — and
+  how much it says beyond the question's own words (a sentence that only restates the
+  question is weak);
+* the rank of its passage, and whether it is about another gemeente or year than asked.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ..analysis import fold, sentence_spans
 from ..retrieve import Retriever
-from ..types import Hit
-from .question import YEAR, Bag, QuestionInfo, analyse_question, asks_money, coverage, has_word
-from .spans import fact_span, words_near
+from ..types import Hit, Passage
+from . import tables
+from .context import neighbours
+from .question import (
+    YEAR,
+    Bag,
+    QuestionInfo,
+    analyse_question,
+    asked_noun,
+    asks_money,
+    coverage,
+    has_word,
+    is_keyword_query,
+    stems,
+)
+from .spans import CAUSE, CONSEQUENCE, DEFINING, DEMONYM, fact_span, words_near
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Every number that shapes an answer; tuned on eval/answers.jsonl, kept few and round."""
+    """Every number that shapes an answer. The feature weights are fitted (conditional logit
+    over each question's candidates) by ``python bench/answer_fit.py`` on eval/answers.jsonl
+    and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
-    cos: float = 1.0  # encoder similarity of sentence and question
-    cover: float = 0.35  # focus coverage by the sentence itself
-    pair: float = 0.35  # ... by the sentence with its better neighbour
-    context: float = 0.2  # ... by the sentence with heading, neighbours and metadata
-    fact: float = 0.3  # the sentence holds the asked-for kind of fact (minus when it does not)
-    agree: float = 0.15  # ... and the words around that fact are focus words
-    named: float = 0.05  # the sentence itself names the gemeente or year asked about
-    rank: float = 0.05  # prior for higher-ranked passages: rank / passage rank
-    mismatch: float = 0.5  # score penalty for a sentence about another gemeente or year
-    bare_money: float = 0.5  # fact signal for a bare number where a euro amount was asked
-    # Focus coverage: another inflection of a word, a part of a compound (share of the word).
-    inflection: float = 0.75
-    compound_part: float = 0.5
+    # -- feature weights (names match ScoredSentence.features) --
+    cos: float = 4.355
+    cover: float = 3.335
+    context: float = 2.591
+    heading: float = 1.048
+    lean_prev: float = 0.678
+    lean_next: float = 0.576
+    novelty: float = -1.356
+    fact: float = 1.177
+    no_fact: float = -0.856
+    restate: float = -0.821
+    cue: float = 0.209
+    ordinal: float = 1.973
+    rank: float = 2.291
+    mismatch: float = -2.299
+    header: float = -3.023
+    short: float = 0.013
+    # -- fixed --
+    inflection: float = 0.75  # coverage credit for another inflection of a focus word
+    compound_part: float = 0.5  # ... for a part of a compound
     other_word_share: float = 0.5  # weight of verbs and other non-nouns relative to nouns and names
-    # A neighbour completes the sentence: previous counts fully, next for this share of what it adds ...
-    prev_share: float = 1.0
-    next_share: float = 0.8
-    pair_gain: float = 0.1  # ... and is taken only when it adds more than this to the coverage
-    second_margin: float = 0.05  # further answer sentences must score within this of the best
-    # Confidence factors: asked-for fact missing, other gemeente/year.
-    no_fact_factor: float = 0.4
-    mismatch_factor: float = 0.3
+
+    @classmethod
+    def feature_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))[: FEATURE_COUNT]
 
 
+FEATURE_COUNT = 16
 WEIGHTS = Weights()
 
 
 @dataclass(eq=False)
 class ScoredSentence:
-    """One candidate sentence and the signals that scored it (``signals`` explains ``score``)."""
+    """One candidate sentence and the features that scored it (``signals`` explains ``score``)."""
 
     hit: Hit
     start: int  # into the document text
     end: int
     text: str
     heading: str = ""
-    prev: ScoredSentence | None = None  # the neighbouring sentences in the same passage
+    prev: ScoredSentence | None = None  # the neighbouring sentences in the report
     next: ScoredSentence | None = None
+    candidate: bool = True  # False for a neighbour from a passage outside the hits (context only)
     cos: float = 0.0
     cover: float = 0.0  # focus coverage by the sentence alone
-    pair_cover: float = 0.0  # ... by the sentence with its better neighbour
-    pair: ScoredSentence | None = None  # that neighbour, when it adds to the coverage
     context_cover: float = 0.0  # ... with both neighbours, the heading and the metadata
+    leans_on: ScoredSentence | None = None  # the neighbour this sentence needs to be read
+    window: list[ScoredSentence] = field(default_factory=list)  # the answer this sentence would give, in text order
+    fact_at: ScoredSentence | None = None  # the window's sentence that holds the asked-for fact
     span: tuple[int, int] | None = None
     fact_ok: bool = False  # the span is the asked-for fact (for "hoeveel X": a number of X)
-    agree: float = 0.0
     mismatch: bool = False
+    is_header: bool = False
+    row: tables.Row | None = None
+    header: ScoredSentence | None = None  # for a table row: its header line
+    column: int | None = None
+    statement: str | None = None  # a table cell put in words: "Lasten 2020: 137.096 (x € 1.000)"
+    no_data: bool = False  # the addressed cell says the report has no figure ("g.g.b.")
+    top_seen: bool = True  # the question's rarest focus word is in the window, its neighbours or heading
+    features: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
 
@@ -101,21 +140,69 @@ def encode_sentences(retriever: Retriever, texts: list[str]) -> np.ndarray:
     return np.stack([_VEC_CACHE[k] for k in keys])
 
 
-def candidate_sentences(hits: Sequence[Hit]) -> list[ScoredSentence]:
-    """The sentences of ``hits`` (12 characters or more), linked to their neighbours."""
+def _passage_sentences(hit: Hit, p: Passage, candidate: bool) -> list[ScoredSentence]:
+    """Sentences of a passage; a table row or header line is one sentence however it reads
+    ("... 50.000 - 100.000 inw. 2018 ..." is not split after "inw.")."""
+    heading = " › ".join(p.section)
+    spans = sentence_spans(p.text)
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", p.text)]
+    whole = [
+        (a, b)
+        for a, b in lines
+        if tables.row_cells(p.text[a:b]) is not None
+        or tables.is_header(p.text[a:b])
+        or (_ITEM.match(p.text[a:b]) and b - a < 300)
+    ]
+    if whole:
+        spans = [sp for sp in spans if not any(a <= sp[0] < b for a, b in whole)]
+        for a, b in whole:
+            t = p.text[a:b]
+            a2 = a + len(t) - len(t.lstrip())
+            b2 = b - (len(t) - len(t.rstrip()))
+            spans.append((a2, b2))
+        spans.sort()
     out: list[ScoredSentence] = []
+    for s, e in spans:
+        if e - s < 3:
+            continue
+        out.append(ScoredSentence(hit, p.char_start + s, p.char_start + e, p.text[s:e], heading, candidate=candidate))
+    return out
+
+
+def candidate_sentences(hits: Sequence[Hit], retriever: Retriever | None = None) -> list[ScoredSentence]:
+    """The sentences of ``hits``, linked to their neighbours in the report.
+
+    The sentence before the first and after the last of a passage come from the passages
+    beside it (context only, unless that passage is a hit too), so a sentence that leans
+    on one across a passage boundary still finds it.
+    """
+    out: list[ScoredSentence] = []
+    by_place: dict[tuple[str, int], ScoredSentence] = {}
+    near = neighbours(retriever.index) if retriever is not None else None
     for h in hits:
         p = h.passage
-        heading = " › ".join(p.section)
-        prev: ScoredSentence | None = None
-        for s, e in sentence_spans(p.text):
-            if e - s < 12:
-                continue
-            c = ScoredSentence(h, p.char_start + s, p.char_start + e, p.text[s:e], heading, prev)
-            if prev is not None:
-                prev.next = c
+        sents = _passage_sentences(h, p, True)
+        if not sents:
+            continue
+        if near is not None:
+            before = near.beside(p, -1)
+            after = near.beside(p, 1)
+            if before is not None:
+                pre = _passage_sentences(Hit(before, 0.0, h.rank), before, False)[-2:]
+                sents = pre + sents
+            if after is not None:
+                post = _passage_sentences(Hit(after, 0.0, h.rank), after, False)[:1]
+                sents = sents + post
+        for a, b in zip(sents, sents[1:], strict=False):
+            a.next, b.prev = b, a
+        for c in sents:
+            key = (c.hit.passage.source, c.start)
+            if c.candidate and key in by_place:
+                continue  # the same sentence from an overlapping passage
+            if c.candidate:
+                by_place[key] = c
             out.append(c)
-            prev = c
+    # A context sentence whose place is a candidate elsewhere stays context only.
     return out
 
 
@@ -132,14 +219,14 @@ def constraint_ok(q: QuestionInfo, c: ScoredSentence) -> bool:
 
     Gemeente: the passage's document (or the sentence itself) must be that gemeente's.
     Year: a sentence that names years must name the asked one; a sentence without years
-    takes them from its passage, heading and document.
+    takes them from its passage, heading and document. A table cell is judged by its column.
     """
     p = c.hit.passage
     if q.gemeenten:
         places = {fold(str(p.gemeente or ""))} | {fold(str(loc.source)) for loc in p.also_at}
         if not places & set(q.gemeenten) and not any(g in fold(c.text) for g in q.gemeenten):
             return False
-    if q.years:
+    if q.years and c.row is None:
         own = years_in(c.text)
         if own and not own & set(q.years):
             return False
@@ -149,76 +236,270 @@ def constraint_ok(q: QuestionInfo, c: ScoredSentence) -> bool:
     return True
 
 
-def names_constraint(q: QuestionInfo, text: str) -> bool:
-    """Whether the sentence itself names the gemeente or year the question asks about."""
-    t = fold(text)
-    return any(g in t for g in q.gemeenten) or any(str(y) in t for y in q.years)
+# A sentence that cannot be read without the one before it.
+_LEANS_BACK = re.compile(
+    r"^(?:dit|deze|die|dat|hiermee|hierdoor|hiervoor|hierbij|hierin|hiervan|hierop|daarmee|daardoor|daarom|daarvoor"
+    r"|daarbij|daarin|daarnaast|daarop|zij|ze|hij|zo|ook|verder|bovendien|tevens|maar|echter|waardoor|wel"
+    r"|het (?:is|gaat|betreft|was|wordt|zijn|kent|heeft|lukt)|om (?:dit|dat|die|deze)|naar aanleiding van (?:dit|deze|die)"
+    r"|in (?:dit|deze|die) \w+|als gevolg (?:hiervan|daarvan)|door (?:deze|dit|die)|denk (?:daarbij|hierbij)|zoals"
+    r"|bijvoorbeeld|[\w ]{0,30}\bgaat het (?:hier )?om)\b",
+    re.I,
+)
+_ORDINALS = {"eerste": 1, "tweede": 2, "derde": 3, "vierde": 4, "vijfde": 5, "zesde": 6, "zevende": 7, "laatste": -1}
+_ITEM = re.compile(r"^\s*(?:[•*·-]|\(?[a-z0-9]{1,2}[.)])\s+")
+_PEOPLE = frozenset(
+    "inwoners mensen personen huishoudens clienten burgers bewoners jongeren kinderen ouderen gezinnen deelnemers".split()
+)
+
+
+def leans_back(text: str) -> bool:
+    return bool(_LEANS_BACK.match(fold(text.strip())))
 
 
 def fact_agrees(q: QuestionInfo, sentence: str, span: tuple[int, int], retriever: Retriever) -> bool:
     """For "hoeveel X": X stands next to the number ("387 flexwoningen"), or anywhere in a
-    table row (the row label names it: "Personen met een bijstandsuitkering ... 555 359")."""
+    table row (the row label names it). People count as people: "1.350 Velsenaren" answers
+    "hoeveel inwoners"."""
     if q.counted is None:
         return True
-    if has_word(q.counted, Bag.of(retriever, words_near(sentence, *span))):
+    near = words_near(sentence, *span)
+    if has_word(q.counted, Bag.of(retriever, near)):
+        return True
+    if q.counted.word in _PEOPLE and (DEMONYM.search(near) or set(fold(near).split()) & _PEOPLE):
         return True
     return len(re.findall(r"\d[\d.,]*", sentence)) >= 3 and has_word(q.counted, Bag.of(retriever, sentence))
+
+
+def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence]) -> None:
+    """Mark header lines, and address the cell of each table row: its header, column, value."""
+    for c in cands:
+        nxt = c.next
+        if tables.is_header(c.text) and nxt is not None:
+            h, row = tables.header_of(c.text), tables.row_cells(nxt.text)
+            c.is_header = h is not None and row is not None and len(h.labels) == len(row.cells)
+    for c in cands:
+        if c.is_header:
+            continue
+        row = tables.row_cells(c.text)
+        if row is None:
+            continue
+        header: ScoredSentence | None = None
+        h: tables.Header | None = None
+        x = c.prev
+        steps = 0
+        while x is not None and steps < 12:
+            hh = tables.header_of(x.text) if tables.is_header(x.text) else None
+            if hh is not None and len(hh.labels) == len(row.cells):
+                header, h = x, hh
+                break
+            if tables.row_cells(x.text) is None:
+                break
+            x, steps = x.prev, steps + 1
+        if h is None:  # the header may have become the section heading ("Reserves (x € 1.000) 1/1/'20 ...")
+            for part in reversed(c.hit.passage.section):
+                hh = tables.header_of(part) if tables.is_header(part) else None
+                if hh is not None and len(hh.labels) == len(row.cells):
+                    h = hh
+                    break
+        if h is None:
+            continue
+        c.row = row
+        c.header = header
+        col = tables.choose_column(h, question, len(row.cells), c.hit.passage.gemeente)
+        c.column = col
+        if col is None:
+            continue
+        a, b = row.cells[col]
+        value = c.text[a:b]
+        c.span = (a, b)
+        c.no_data = tables.is_no_data(value)
+        c.statement = tables.statement(row, h, col, value)
+
+
+def _novelty(c_stems: set[str], q_stems: set[str]) -> float:
+    """Share of the sentence's content words that the question does not hold."""
+    if not c_stems:
+        return 0.0
+    return len(c_stems - q_stems) / len(c_stems)
+
+
+def _ordinal_item(question: str, c: ScoredSentence) -> bool:
+    """For "het vierde spoor": the sentence is item 4 of the list under a lead ending in ':'."""
+    qf = fold(question)
+    want = next((n for w, n in _ORDINALS.items() if re.search(rf"\b{w}\b", qf)), None)
+    if want is None or not _ITEM.match(c.text) and not re.match(r"^\s*\S", c.text):
+        return False
+    items: list[ScoredSentence] = []
+    x: ScoredSentence | None = c
+    while x is not None and not x.text.rstrip().endswith(":") and len(items) < 12:
+        items.insert(0, x)
+        x = x.prev
+    if x is None or not items:
+        return False
+    if want == -1:
+        return c.next is None or c.next.text.rstrip().endswith(":") or not _ITEM.match(c.next.text)
+    return len(items) == want and bool(_ITEM.match(c.text))
+
+
+MAX_SENTENCES = 3
+MAX_CHARS = 450
+
+
+def build_window(c: ScoredSentence) -> list[ScoredSentence]:
+    """What answering with ``c`` shows: ``c``, the sentence before it when ``c`` leans on it
+    (an anaphor or connective, a colon lead-in), the sentence after it when that one leans
+    on ``c`` ("Deze wet komt in de plaats van ...", "Daardoor stijgen ..."), the items under
+    a colon lead-in, a table row's header line. At most three sentences and 450 characters;
+    ``c`` always stays."""
+    win = [c]
+    if c.row is not None:
+        if c.header is not None:
+            win.insert(0, c.header)
+        return win
+    if c.prev is not None and (
+        leans_back(c.text) or c.prev.text.rstrip().endswith(":") or CONSEQUENCE.search(fold(c.text))
+    ):
+        win.insert(0, c.prev)
+    x = c
+    while x.next is not None and len(win) < MAX_SENTENCES:
+        n = x.next
+        lead = x.text.rstrip().endswith(":") or (x is not c and _ITEM.match(x.text) and _ITEM.match(n.text))
+        if not (lead or leans_back(n.text) or CONSEQUENCE.match(fold(n.text))):
+            break
+        win.append(n)
+        x = n
+    while len(win) > 1 and (len(win) > MAX_SENTENCES or sum(len(y.text) for y in win) > MAX_CHARS):
+        far = max((y for y in win if y is not c), key=lambda y: abs(y.start - c.start))
+        win.remove(far)
+    return win
 
 
 def score_sentences(
     retriever: Retriever, question: str, hits: Sequence[Hit], w: Weights = WEIGHTS
 ) -> tuple[QuestionInfo, list[ScoredSentence]]:
-    """Every sentence of ``hits`` scored against ``question``, best first."""
+    """Every candidate sentence of ``hits`` scored, with its window, against ``question``; best first.
+
+    Context-only neighbours are scored too (they can lean on a hit) but stay out of the
+    returned list unless their place is not covered by a hit.
+    """
     q = analyse_question(retriever, question, w.other_word_share)
-    cands = candidate_sentences(hits)
-    if not cands:
+    allc = candidate_sentences(hits, retriever)
+    if not allc:
         return q, []
     if retriever.encoder is not None:
         qv = retriever.encoder.encode_queries([question])[0]
-        cos = encode_sentences(retriever, [c.text for c in cands]) @ qv
+        cos = encode_sentences(retriever, [c.text for c in allc]) @ qv
     else:
-        cos = np.zeros(len(cands), dtype=np.float32)
+        cos = np.zeros(len(allc), dtype=np.float32)
 
     def cover(bag: Bag) -> float:
         return coverage(q, bag, w.inflection, w.compound_part)
 
-    bags = {id(c): Bag.of(retriever, c.text) for c in cands}
+    bags = {id(c): Bag.of(retriever, c.text) for c in allc}
+    qstems = stems(question) | {fold(g) for g in q.gemeenten}
+    _annotate_table(q, question, allc)
     money = asks_money(question)
-    for c, sim in zip(cands, cos, strict=True):
-        p = c.hit.passage
-        bag = bags[id(c)]
+    keyword = is_keyword_query(question)
+    noun = asked_noun(question) if q.kind == "which" else None
+    top = max(q.focus, key=lambda x: x.weight, default=None)
+    # Per sentence: closeness, the fact it holds, what it adds, the cue of the asked kind.
+    novelty: dict[int, float] = {}
+    cue: dict[int, float] = {}
+    for c, sim in zip(allc, cos, strict=True):
         c.cos = float(sim)
-        c.cover = cover(bag)
-        c.pair_cover = c.cover
-        # The fact often follows the sentence that restates the question ("Dat komt door ..."),
-        # so the previous sentence counts fully and the next one for part of what it adds.
-        for n, share in ((c.prev, w.prev_share), (c.next, w.next_share)):
-            if n is not None:
-                pc = c.cover + share * (cover(bag | bags[id(n)]) - c.cover)
-                if pc > c.pair_cover + w.pair_gain:
-                    c.pair_cover, c.pair = pc, n
+        c.cover = cover(bags[id(c)])
+        if c.row is None:
+            c.span = fact_span(c.text, q.kind, question)
+        c.mismatch = not constraint_ok(q, c)
+        if c.row is not None:
+            c.fact_ok = c.span is not None and not c.no_data
+        else:
+            c.fact_ok = c.span is not None and fact_agrees(q, c.text, c.span, retriever)
+        if money and c.fact_ok and c.span is not None:
+            # A money question wants euros: "€ 1,4 miljoen", or a cell under "x € 1.000".
+            c.fact_ok = "€" in c.text[c.span[0] : c.span[1]] or bool(c.statement and "€" in c.statement)
+        novelty[id(c)] = _novelty(stems(c.text), qstems)
+        k = 0.0
+        if q.kind == "reason":
+            k = 1.0 if CAUSE.search(c.text) or (c.next is not None and CONSEQUENCE.search(c.next.text)) else 0.0
+        elif q.kind == "definition":
+            k = 1.0 if DEFINING.search(c.text) else 0.0
+        elif q.kind == "which" and noun:
+            k = 1.0 if any(noun[:5] in t and t not in qstems for t in (fold(x) for x in c.text.split())) else 0.0
+        elif keyword:
+            k = novelty[id(c)]
+        cue[id(c)] = k
+    for c in allc:
+        p = c.hit.passage
+        win = build_window(c)
+        c.window = win
+        c.leans_on = next((y for y in win if y is not c and y is not c.header), None)
         around = " ".join(x.text for x in (c.prev, c.next) if x is not None)
         meta = f"{c.heading}\n{around}\n{p.gemeente or ''} {p.year or ''}"
-        c.context_cover = cover(bag | Bag.of(retriever, meta))
-        c.span = fact_span(c.text, q.kind, question)
-        if c.span is not None:
-            c.agree = cover(Bag.of(retriever, words_near(c.text, *c.span)))
-        c.mismatch = not constraint_ok(q, c)
-        c.fact_ok = c.span is not None and fact_agrees(q, c.text, c.span, retriever)
-        has_fact = 0.0 if q.kind is None else (1.0 if c.fact_ok else 0.0 if c.span else -1.0)
-        if money and c.span and "€" not in c.text[c.span[0] : c.span[1]]:
-            has_fact = w.bare_money  # a bare number where a euro amount was asked (tables say "x € 1.000")
-        c.signals = {
-            "cos": w.cos * c.cos,
-            "cover": w.cover * c.cover,
-            "pair": w.pair * c.pair_cover,
-            "context": w.context * c.context_cover,
-            "fact": w.fact * has_fact,
-            "agree": w.agree * c.agree,
-            "named": w.named if names_constraint(q, c.text) else 0.0,
-            "rank": w.rank / c.hit.rank,
-            "mismatch": -w.mismatch if c.mismatch else 0.0,
+        c.context_cover = cover(bags[id(c)] | Bag.of(retriever, meta))
+        win_bag = bags[id(c)]
+        for y in win:
+            win_bag = win_bag | bags[id(y)]
+        win_cover = cover(win_bag)
+        if top is not None:
+            seen = win_bag | Bag.of(retriever, meta)
+            c.top_seen = has_word(top, seen)
+        head_cover = cover(Bag.of(retriever, c.heading)) if c.heading else 0.0
+        # The fact: in ``c`` itself, else in the window sentence that holds one.
+        holder = c if c.fact_ok else next((y for y in win if y.fact_ok and y is not c.header), None)
+        if holder is None:
+            holder = c if c.span else next((y for y in win if y.span and y is not c.header), None)
+        c.fact_at = holder
+        fact_ok = holder is not None and holder.fact_ok
+        has_span = holder is not None
+        if q.kind is None or keyword:
+            fact = no_fact = 0.0
+        else:
+            fact = 1.0 if fact_ok else 0.5 if has_span else 0.0  # 0.5: a bare number where euros were asked, ...
+            no_fact = 0.0 if has_span else 1.0
+        win_novelty = max(novelty[id(y)] for y in win if y is not c.header) if win else novelty[id(c)]
+        restate = c.cover * (1.0 - win_novelty) if not fact_ok else 0.0
+        win_cue = max(cue[id(y)] for y in win)
+        f = {
+            "cos": c.cos,
+            "cover": c.cover,
+            "context": c.context_cover,
+            "heading": head_cover,
+            "lean_prev": max(0.0, win_cover - c.cover) if c.prev in win else 0.0,
+            "lean_next": max(0.0, win_cover - c.cover) if c.next in win and c.prev not in win else 0.0,
+            "novelty": novelty[id(c)],
+            "fact": fact,
+            "no_fact": no_fact,
+            "restate": restate,
+            "cue": win_cue,
+            "ordinal": 1.0 if _ordinal_item(question, c) else 0.0,
+            "rank": 1.0 / c.hit.rank,
+            "mismatch": 1.0 if c.mismatch else 0.0,
+            "header": 1.0 if c.is_header else 0.0,
+            "short": 1.0 if len(c.text) < 40 and not c.row else 0.0,
         }
+        c.features = f
+        c.signals = {k: getattr(w, k) * v for k, v in f.items()}
         c.score = sum(c.signals.values())
-    cands.sort(key=lambda c: -c.score)
-    return q, cands
+    cands = [c for c in allc if c.candidate]
+    places = {(c.hit.passage.source, c.start) for c in cands}
+    extra = [c for c in allc if not c.candidate and (c.hit.passage.source, c.start) not in places]
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for c in sorted(cands + extra, key=lambda c: -c.score):
+        key = (c.hit.passage.source, c.start)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(c)
+    return q, out
+
+
+def softmax(scores: Sequence[float]) -> list[float]:
+    if not scores:
+        return []
+    m = max(scores)
+    e = [math.exp(s - m) for s in scores]
+    t = sum(e)
+    return [x / t for x in e]
+

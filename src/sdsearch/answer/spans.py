@@ -38,7 +38,10 @@ NAME = re.compile(r"\b[A-Z][\w’'&-]*!?(?:(?:\s+(?:van|de|der|den|voor|en|het|o
 GROUP = re.compile(
     r"\b(?:inwoners|jongeren|jongvolwassenen|ouderen|kinderen|jeugdigen|mensen|gezinnen|ouders|statushouders|"
     r"slachtoffers|cliënten|burgers|werkzoekenden|mantelzorgers|vrijwilligers|huishoudens|nieuwkomers|"
-    r"bewoners|dak- en thuislozen|daklozen)\b"
+    r"bewoners|dak- en thuislozen|daklozen|partners|partijen|organisaties|aanbieders|instellingen|professionals"
+    r"|werkgevers|scholen|huisartsen|wijkteams|corporaties|vrijwilligersorganisaties|burgemeester|wethouders?"
+    r"|kinderrechter|rechter|gemeenteraad|gemeenteraden|college|kabinet|minister|rijk|consulenten?|coaches"
+    r"|medewerkers|jeugdbescherming|wijkteam|raad)\b"
     r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+[^\s,.;:]+){1,3})?",
     re.I,
 )
@@ -46,6 +49,39 @@ DEMONYM = re.compile(r"[A-Z]\w+(?:aren|ers|ezen)")
 QUOTED = re.compile(r"[‘“\"]([^‘’“”\"]{3,80})[’”\"]")
 REASON = re.compile(
     r"\b(?:omdat|doordat|vanwege|dankzij|namelijk|als gevolg van|door|daardoor|waardoor|want|oorzaak|oorzaken|reden)\b",
+    re.I,
+)
+# Causes and purposes in a sentence: "doordat", "als gevolg van", "ligt buiten de
+# invloedssfeer", "zodat", "om ... te", "is van belang", "is noodzakelijk".
+CAUSE = re.compile(
+    r"\b(?:omdat|doordat|vanwege|dankzij|namelijk|als gevolg van|ten gevolge van|door|want|oorzaak|oorzaken|reden"
+    r"|komt door|ligt (?:\w+ )*buiten|invloedssfeer|zodat|om (?:\w+ ){0,8}te|zo kunnen|met als doel|ten behoeve van"
+    r"|(?:is|zijn) (?:\w+ )?(?:belangrijk|noodzakelijk|nodig|van belang)|noodzakelijke|problemen|tekort|toename|stijging"
+    r"|groei|gestegen|stijgt|stegen|nam(?:en)? toe|kent)\b",
+    re.I,
+)
+# A sentence that gives the consequence of the one before: the cause sits in that one.
+CONSEQUENCE = re.compile(
+    r"^(?:daarom|daardoor|hierdoor|waardoor|dit (?:leidt|leidde|zorgt|zorgde|betekent)|dat (?:leidt|zorgt|betekent)"
+    r"|om die reden|vandaar|als gevolg (?:hiervan|daarvan)|door (?:deze|dit|die|de) (?:\w+ )?(?:ontwikkeling|ontwikkelingen|"
+    r"oorzaken|omstandigheden|factoren|situatie|problemen|redenen))\b|\b(?:daarom|daardoor|hierdoor)\b",
+    re.I,
+)
+# What something is or does: "X is een ...", "houdt in", "is bedoeld voor", "heeft als doel",
+# "Het bieden van ..." (a task under its organisation's heading).
+DEFINING = re.compile(
+    r"\b(?:is|zijn|was|waren) (?:een|de|het|bedoeld|gericht|ingesteld|opgericht|bestemd)\b|\bhoudt in\b|\bhouden in\b"
+    r"|\bbetekent\b|\bbetreft\b|\bbestaat uit\b|\bals doel\b|\bhet doel\b|\bdoel is\b|\bgericht op\b"
+    r"|\brichten? zich\b|\bzorgt voor\b|\bzorgen voor\b|\bbiedt\b|\bbieden\b|\bhelpt\b|\bhelpen\b"
+    r"|\bondersteun\w*\b|\bverzorg\w*\b|\bvoert\b|\bvoeren\b|\bverantwoordelijk\b|\bgaat (?:met|na)\b"
+    r"|^het (?:\w+en|uitvoeren|bieden|organiseren) van\b|\bworden? (?:\w+ ){0,6}(?:begeleid|geholpen|ondersteund)\b",
+    re.I,
+)
+# What someone does about something: "zetten in", "nemen deel aan een training", "bieden".
+ACTION = re.compile(
+    r"\b(?:zet(?:ten)?|inzet(?:ten)?|ingezet|neemt|nemen|bied(?:t|en)|start(?:en|te|ten)?|ontwikkel\w*|organiseer\w*"
+    r"|organiseren|werk(?:t|en)|pak(?:t|ken)|aanpak|training|begeleiding|begeleid\w*|ondersteun\w*|help(?:t|en)|voer(?:t|en)"
+    r"|investe\w+|stimule\w+|versterk\w*|richt(?:en)?|zorg(?:t|en)|verruim\w*|breid\w*|maatregel\w*|regeling\w*)\b",
     re.I,
 )
 
@@ -101,6 +137,13 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
         return out
     if kind == "who":
         return _who_spans(sentence, question)
+    if kind == "which":
+        return _who_spans(sentence, question) or _list_spans(sentence)
+    if kind in ("definition", "how"):
+        m = DEFINING.search(sentence) if kind == "definition" else ACTION.search(sentence)
+        if m:
+            return [(m.start(), len(sentence.rstrip(". ")))]
+        return []
     if kind == "reason":
         m = REASON.search(sentence)
         if m:
@@ -111,6 +154,14 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
                 i += 1
             return [(i, len(sentence.rstrip(". ")))]
         return []
+    return []
+
+
+def _list_spans(sentence: str) -> list[tuple[int, int]]:
+    """An enumeration ("eenzaamheid, integratie en inclusie"): from its first item to its end."""
+    m = re.search(r"(?:[^,:;]{3,60}, ){1,}[^,:;]{3,60} en [^,.;:]{3,60}", sentence)
+    if m:
+        return [(m.start(), m.end())]
     return []
 
 
@@ -141,7 +192,7 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     for m in QUOTED.finditer(sentence):  # ‘Handen uit de mouwen’
         if not set(re.findall(r"\w+", fold(m.group(1)))) <= qwords:
             out.append((m.start(1), m.end(1)))
-    if re.search(r"\b(?:voor|bij|aan|met) wie\b", fold(question)):
+    if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
         for m in GROUP.finditer(sentence):
             if fold(m.group(0).split()[0]) not in qwords:
                 out.append((m.start(), m.end()))

@@ -1,0 +1,254 @@
+"""Fit the answer scorer's feature weights and its confidence calibration on development
+questions only: eval/answers.jsonl (all) and the dev split of eval/answers2.jsonl. Test
+items are dropped when the file is read.
+
+    python bench/answer_fit.py [--index DIR] [--cache FILE] [--folds 5] [--l2 1.0]
+
+1. Every candidate sentence of every dev question is scored with the features of
+   ``sdsearch.answer.scoring`` and labelled by the eval's own judge: would answering with
+   this candidate (its window) be right?
+2. Feature weights: a conditional logit over each answerable question's candidates
+   (maximise the probability of the right ones), L2-regularised, fitted by L-BFGS.
+3. Calibration: K-fold cross-fitting — for each fold, the scorer is fitted on the other
+   folds and the fold's questions are answered with it, so every calibration example
+   comes from a scorer that never saw that question. A logistic regression on the
+   decision's signals (``Calibration.signals``) then maps them to P(right); unanswerable
+   questions count as "not right". The threshold is the lowest probability at which
+   out-of-fold answers are still right often enough (see ``choose_threshold``).
+
+Prints the ``Weights(...)`` and ``Calibration(...)`` literals to paste into
+``src/sdsearch/answer/scoring.py`` / ``decide.py``, and the out-of-fold scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT / "src"))  # an installed or PYTHONPATH sdsearch comes first
+
+from sdsearch.answer import decide as decide_mod  # noqa: E402
+from sdsearch.answer.decide import Calibration, compose  # noqa: E402
+from sdsearch.answer.scoring import WEIGHTS, Weights, score_sentences  # noqa: E402
+from sdsearch.evaluate import SpanLocator, _gold_places, judge, read_jsonl, select_split  # noqa: E402
+
+FEATURES = Weights.feature_names()
+# The L2 fit pulls towards these hand-set weights (the first guess, before any fitting), so the
+# fitted constants are reproducible whatever the source holds now.
+PRIOR = {
+    "cos": 4.0, "cover": 1.0, "context": 0.5, "heading": 0.3, "lean_prev": 0.8, "lean_next": 0.8, "novelty": 0.5,
+    "fact": 1.0, "no_fact": -1.0, "restate": -0.8, "cue": 0.6, "ordinal": 1.5, "rank": 0.3, "mismatch": -2.0,
+    "header": -3.0, "short": -0.5,
+}
+SIGNALS = tuple(f.name for f in fields(Calibration) if f.name not in ("intercept", "p_top", "margin"))
+
+
+@dataclass
+class QData:
+    qid: str
+    set: str
+    kind: str | None
+    answerable: bool
+    X: np.ndarray  # candidates × features
+    y: np.ndarray  # candidate would answer right
+    S: np.ndarray  # candidates × weight-independent calibration signals (SIGNALS)
+    question: str = ""
+    gold: str | None = None
+    texts: tuple[str, ...] = ()
+
+
+def dev_items() -> list[tuple[str, dict]]:
+    old = read_jsonl(ROOT / "eval" / "answers.jsonl")
+    new = select_split(read_jsonl(ROOT / "eval" / "answers2.jsonl"), "dev")
+    return [("old", it) for it in old] + [("dev2", it) for it in new]
+
+
+def extract(retriever, items: list[tuple[str, dict]], locator: SpanLocator, pool: int = 5) -> list[QData]:
+    out = []
+    cal = Calibration()
+    for n, (name, item) in enumerate(items, start=1):
+        q_text = item["question"]
+        hits = retriever.search([q_text], k=pool)[0]
+        q, scored = score_sentences(retriever, q_text, hits, WEIGHTS)
+        if not scored:
+            continue
+        X = np.array([[c.features[f] for f in FEATURES] for c in scored], dtype=np.float64)
+        S = []
+        for i in range(len(scored)):
+            sig = cal.signals(q, [scored[i]] + scored[:i] + scored[i + 1 :])
+            S.append([sig[s] for s in SIGNALS])
+        y = np.zeros(len(scored))
+        if item.get("answer") is not None:
+            places = [(locator.find(s, c), c, a) for s, c, a in _gold_places(item, str(item.get("id")))]
+            for i, c in enumerate(scored):
+                y[i] = float(judge(compose(q_text, c, 1.0, tuple(hits)), places))
+        out.append(
+            QData(
+                str(item.get("id")), name, item.get("kind") or item.get("type"), item.get("answer") is not None,
+                X, y, np.array(S), q_text, item.get("answer"), tuple(c.text for c in scored),
+            )
+        )
+        if n % 50 == 0:
+            print(f"  {n}/{len(items)} questions", file=sys.stderr)
+    return out
+
+
+def _loss_grad(w: np.ndarray, data: list[QData], l2: float, prior: np.ndarray) -> tuple[float, np.ndarray]:
+    loss, grad = 0.0, np.zeros_like(w)
+    for d in data:
+        s = d.X @ w
+        m = s.max()
+        e = np.exp(s - m)
+        z = e.sum()
+        pos = d.y > 0
+        zp = e[pos].sum()
+        loss += -np.log(zp) + np.log(z)
+        grad += -(e[pos] / zp) @ d.X[pos] + (e / z) @ d.X
+    diff = w - prior
+    return loss + l2 * float(diff @ diff), grad + 2 * l2 * diff
+
+
+def fit_weights(data: list[QData], l2: float, prior: np.ndarray) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    train = [d for d in data if d.answerable and d.y.any() and not d.y.all()]
+    res = minimize(_loss_grad, prior.copy(), args=(train, l2, prior), jac=True, method="L-BFGS-B")
+    return res.x
+
+
+def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: the calibration signals of the chosen candidate, and whether it is right."""
+    feats, right = [], []
+    for d in data:
+        s = d.X @ w
+        order = np.argsort(-s, kind="stable")
+        b = order[0]
+        p = np.exp(s - s.max())
+        p /= p.sum()
+        margin = min(5.0, float(s[b] - s[order[1]])) if len(s) > 1 else 5.0
+        feats.append([float(p[b]), margin, *d.S[b]])
+        right.append(float(d.y[b]) if d.answerable else 0.0)
+    return np.array(feats), np.array(right)
+
+
+def fit_calibration(F: np.ndarray, r: np.ndarray, C: float) -> tuple[float, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=C, max_iter=2000)
+    lr.fit(F, r)
+    return float(lr.intercept_[0]), lr.coef_[0]
+
+
+def probs(F: np.ndarray, b: float, coef: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-(b + F @ coef)))
+
+
+def folds_of(data: list[QData], k: int, seed: int = 7) -> list[int]:
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(data))
+    fold = [0] * len(data)
+    for j, i in enumerate(idx):
+        fold[i] = j % k
+    return fold
+
+
+def metrics(right: np.ndarray, answerable: np.ndarray, conf: np.ndarray, t: float) -> dict[str, float]:
+    answered = conf >= t
+    acc = float((right * answered)[answerable].mean())
+    none = ~answered
+    prec = float((~answerable[none]).mean()) if none.any() else 0.0
+    rec = float(none[~answerable].mean()) if (~answerable).any() else 0.0
+    return {"acc": acc, "na_p": prec, "na_r": rec}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index")
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--cache", default="/tmp/sdsearch_answer_fit.pkl")
+    ap.add_argument("--fresh", action="store_true", help="re-extract features even if the cache exists")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--C", type=float, default=None, help="calibration regularisation (default: best out-of-fold log-loss)")
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    if cache.is_file() and not args.fresh:
+        data = pickle.loads(cache.read_bytes())
+    else:
+        from sdsearch.embed import load_encoder
+        from sdsearch.retrieve import Retriever
+        from sdsearch.store import open_index
+
+        r = Retriever(open_index(args.index or str(ROOT / "index")), load_encoder())
+        t = time.perf_counter()
+        data = extract(r, dev_items(), SpanLocator(Path(args.corpus)))
+        print(f"extracted {len(data)} questions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        cache.write_bytes(pickle.dumps(data))
+    prior = np.array([PRIOR[f] for f in FEATURES], dtype=np.float64)
+    answerable = np.array([d.answerable for d in data])
+    reachable = np.mean([d.y.any() for d in data if d.answerable])
+    print(f"{len(data)} dev questions ({answerable.sum()} answerable); a right candidate exists for {reachable:.3f}")
+
+    # Out-of-fold: scorer and calibration never see the question they judge.
+    fold = folds_of(data, args.folds)
+    F_oof = np.zeros((len(data), 2 + len(SIGNALS)))
+    r_oof = np.zeros(len(data))
+    for k in range(args.folds):
+        tr = [d for d, f in zip(data, fold, strict=True) if f != k]
+        te_idx = [i for i, f in enumerate(fold) if f == k]
+        w = fit_weights(tr, args.l2, prior)
+        F, r = decision_rows([data[i] for i in te_idx], w)
+        F_oof[te_idx], r_oof[te_idx] = F, r
+    top1 = r_oof[answerable].mean()
+    print(f"out-of-fold: the chosen candidate is right for {top1:.3f} of answerable questions")
+    # Calibration on out-of-fold decisions; its regularisation chosen by cross-fitted log-loss.
+    def cross_cal(C: float) -> np.ndarray:
+        p = np.zeros(len(data))
+        for k in range(args.folds):
+            tr = [i for i, f in enumerate(fold) if f != k]
+            te = [i for i, f in enumerate(fold) if f == k]
+            bk, ck = fit_calibration(F_oof[tr], r_oof[tr], C)
+            p[te] = probs(F_oof[te], bk, ck)
+        return p
+
+    def logloss(p: np.ndarray) -> float:
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return float(-np.mean(r_oof * np.log(p) + (1 - r_oof) * np.log(1 - p)))
+
+    Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+    losses = {C: logloss(cross_cal(C)) for C in Cs}
+    C = min(losses, key=losses.get)
+    print("calibration log-loss by C: " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")
+    b, coef = fit_calibration(F_oof, r_oof, C)
+    p_oof = cross_cal(C)
+    print("reliability (out-of-fold, dev): bucket → right, n")
+    for lo, hi in ((0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01)):
+        m = (p_oof >= lo) & (p_oof < hi)
+        print(f"  [{lo:.1f}, {min(hi, 1):.1f})  {r_oof[m].mean() if m.any() else float('nan'):.3f}  {m.sum()}")
+    for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+        print(f"  threshold {t:.2f}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics(r_oof, answerable, p_oof, t).items()))
+    w_all = fit_weights(data, args.l2, prior)
+    print("\nWeights(" + ", ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, w_all, strict=True)) + ")")
+    names = ("p_top", "margin", *SIGNALS)
+    print("Calibration(intercept=" + f"{b:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coef, strict=True)) + ")")
+    by_kind: dict[str, list[float]] = {}
+    for d, rr in zip(data, r_oof, strict=True):
+        if d.answerable:
+            by_kind.setdefault(f"{d.set}:{d.kind}", []).append(rr)
+    print("out-of-fold right by set:kind: " + "  ".join(f"{k} {np.mean(v):.2f}/{len(v)}" for k, v in sorted(by_kind.items())))
+    Path("/tmp/sdsearch_answer_fit.json").write_text(
+        json.dumps({"weights": dict(zip(FEATURES, w_all.tolist(), strict=True)), "calibration": {"intercept": b, **dict(zip(names, coef.tolist(), strict=True))}}, indent=1)
+    )
+    _ = decide_mod
+
+
+if __name__ == "__main__":
+    main()
