@@ -40,19 +40,20 @@ HARD_KINDS = ("amount", "date", "who")  # kinds whose fact is a number, date or 
 @dataclass(frozen=True)
 class Calibration:
     """Logistic map from the decision's raw signals to P(answer is right); fitted by
-    ``python bench/answer_fit.py`` (see its docstring) and pasted here."""
+    ``python bench/answer_calibrate.py`` (see its docstring) and pasted here."""
 
-    intercept: float = -0.484
-    p_top: float = 1.509  # softmax share of the best candidate among all candidates
-    margin: float = 0.562  # score of the best minus the second best (at most 5)
-    context: float = -0.322  # focus coverage of the best sentence in its context
-    cover: float = 0.851  # ... by its window
-    hard_missing: float = -3.475  # an amount, date or name was asked and the window has none that fits
-    soft_missing: float = -1.365  # a cause, definition, ... was asked and no cue for it was found
-    top_missing: float = 0.286  # the question's rarest focus word is nowhere in the window, heading or neighbours
-    mismatch: float = -2.316  # the best sentence is about another gemeente or year
-    no_data: float = -0.406  # the addressed table cell is empty ("g.g.b.")
-    keyword: float = -0.906  # keyword-style input
+    intercept: float = -1.0
+    p_top: float = 1.0  # softmax share of the best candidate among all candidates (0 when a fact is missing)
+    margin: float = 0.8  # score of the best minus the second best, at most 5 (0 when a fact is missing)
+    context: float = 0.0  # focus coverage of the best sentence in its context
+    cover: float = 0.8  # ... by its window
+    low_cover: float = -3.0  # how far the window's coverage falls under 0.4
+    hard_missing: float = -2.5  # an amount, date or name was asked and the window has none that fits
+    soft_missing: float = -0.7  # a cause, definition, ... was asked and no cue for it was found
+    top_missing: float = -0.5  # the question's rarest focus word is nowhere in the window, heading or neighbours
+    mismatch: float = -1.5  # the best sentence is about another gemeente or year
+    no_data: float = -1.0  # the addressed table cell is empty ("g.g.b.")
+    keyword: float = 0.0  # keyword-style input
 
     def signals(self, q: QuestionInfo, scored: list[ScoredSentence]) -> dict[str, float]:
         best = scored[0]
@@ -65,16 +66,22 @@ class Calibration:
         missing = q.kind is not None and not fact_ok and not keyword
         if q.kind is not None and q.kind not in HARD_KINDS and not keyword:
             missing = missing and f.get("cue", 0.0) == 0.0
+        hard = missing and q.kind in HARD_KINDS
+        no_data = best.fact_at is not None and best.fact_at.no_data
+        # How far ahead the best candidate is means something only when it holds the fact
+        # and is about the gemeente and year asked.
+        gate = hard or best.mismatch or no_data
         return {
-            "p_top": probs[0],
-            "margin": min(5.0, best.score - second),
+            "p_top": 0.0 if gate else probs[0],
+            "margin": 0.0 if gate else min(5.0, best.score - second),
             "context": best.context_cover,
             "cover": min(1.0, cover),
-            "hard_missing": 1.0 if missing and q.kind in HARD_KINDS else 0.0,
+            "low_cover": max(0.0, 0.4 - min(1.0, cover)),
+            "hard_missing": 1.0 if hard else 0.0,
             "soft_missing": 1.0 if missing and q.kind not in HARD_KINDS else 0.0,
             "top_missing": 0.0 if best.top_seen else 1.0,
             "mismatch": 1.0 if best.mismatch else 0.0,
-            "no_data": 1.0 if best.fact_at is not None and best.fact_at.no_data else 0.0,
+            "no_data": 1.0 if no_data else 0.0,
             "keyword": 1.0 if keyword else 0.0,
         }
 
@@ -83,7 +90,26 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-CALIBRATION = Calibration()
+# P(the answer shown is right): the "zekerheid" shown with an answer.
+CALIBRATION = Calibration(intercept=-1.018, p_top=2.957, margin=0.703, context=-0.804, cover=1.063, low_cover=-1.619, hard_missing=-1.868, soft_missing=-2.312, top_missing=0.292, mismatch=-1.135, no_data=-0.156, keyword=-0.401)
+# P(the reports answer the question at all): an answer is shown only when this reaches
+# ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
+# question the reports answer is not declined just because the best sentence is unsure.
+ANSWERABLE = Calibration(intercept=-0.071, p_top=2.640, margin=0.389, context=0.747, cover=1.048, low_cover=-0.729, hard_missing=-2.911, soft_missing=0.181, top_missing=0.645, mismatch=-2.456, no_data=-0.359, keyword=0.803)
+
+
+# P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range
+# (0.60-0.70) where out-of-fold no-answer precision and recall on dev are both highest
+# (bench/answer_calibrate.py). ``Settings.answer_threshold``, when set, takes its place.
+ANSWER_THRESHOLD = 0.65
+
+
+def _threshold(retriever: Retriever) -> float:
+    s = retriever.settings
+    default = type(s)().origin("answer_threshold") if hasattr(s, "origin") else None
+    if default is not None and s.origin("answer_threshold") == default:
+        return ANSWER_THRESHOLD  # not set by the user: the fitted threshold
+    return float(s.answer_threshold)
 
 
 @dataclass
@@ -97,6 +123,7 @@ class Decision:
     scored: list[ScoredSentence]
     threshold: float
     signals: dict[str, float]
+    answerable: float = 0.0  # P(the reports answer the question); shown when >= threshold
 
 
 def decide(
@@ -108,20 +135,22 @@ def decide(
     pool: int = 5,
     weights: Weights = WEIGHTS,
     calibration: Calibration = CALIBRATION,
+    answerability: Calibration = ANSWERABLE,
 ) -> Decision:
     """Score the sentences of the top hits and decide what to answer (see ``answer_question``)."""
     all_hits = retriever.search([question], k=max(k, pool), filters=filters)[0]
     hits = tuple(all_hits[:k])
-    threshold = retriever.settings.answer_threshold if threshold is None else threshold
+    threshold = _threshold(retriever) if threshold is None else threshold
     q, scored = score_sentences(retriever, question, all_hits, weights)
     if not scored:
         none = Answer(question, (), 0.0, hits)
-        return Decision(none, none, q, scored, threshold, {})
+        return Decision(none, none, q, scored, threshold, {}, 0.0)
     signals = calibration.signals(q, scored)
     conf = calibration.probability(signals)
+    answerable = answerability.probability(signals)
     candidate = compose(question, scored[0], conf, hits)
-    shown = candidate if conf >= threshold else Answer(question, (), conf, hits)
-    return Decision(shown, candidate, q, scored, threshold, signals)
+    shown = candidate if answerable >= threshold else Answer(question, (), conf, hits)
+    return Decision(shown, candidate, q, scored, threshold, signals, answerable)
 
 
 def answer_question(

@@ -2,7 +2,7 @@
 
 A candidate sentence is described by a handful of explainable features
 (``ScoredSentence.features``), and its score is their weighted sum (``Weights``, fitted by
-``bench/answer_fit.py`` on development questions only). The features say:
+``bench/answer_calibrate.py`` on development questions only). The features say:
 
 * how close the sentence is to the question (encoder cosine; IDF-weighted coverage of the
   question's focus words by the sentence, by its context — heading, neighbours, gemeente and
@@ -46,32 +46,32 @@ from .question import (
     is_keyword_query,
     stems,
 )
-from .spans import CAUSE, CONSEQUENCE, DEFINING, DEMONYM, fact_span, words_near
+from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, fact_span, words_near
 
 
 @dataclass(frozen=True)
 class Weights:
     """Every number that shapes an answer. The feature weights are fitted (conditional logit
-    over each question's candidates) by ``python bench/answer_fit.py`` on eval/answers.jsonl
+    over each question's candidates) by ``python bench/answer_calibrate.py`` on eval/answers.jsonl
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.355
-    cover: float = 3.335
-    context: float = 2.591
-    heading: float = 1.048
-    lean_prev: float = 0.678
-    lean_next: float = 0.576
-    novelty: float = -1.356
-    fact: float = 1.177
-    no_fact: float = -0.856
-    restate: float = -0.821
-    cue: float = 0.209
-    ordinal: float = 1.973
-    rank: float = 2.291
-    mismatch: float = -2.299
-    header: float = -3.023
-    short: float = 0.013
+    cos: float = 4.370
+    cover: float = 3.475
+    context: float = 2.382
+    heading: float = 1.078
+    lean_prev: float = 0.929
+    lean_next: float = 0.655
+    novelty: float = -1.607
+    fact: float = 1.140
+    no_fact: float = -0.652
+    restate: float = -0.734
+    cue: float = 0.838
+    ordinal: float = 1.980
+    rank: float = 2.257
+    mismatch: float = -2.309
+    header: float = -3.024
+    short: float = -0.179
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -402,6 +402,9 @@ def score_sentences(
     keyword = is_keyword_query(question)
     noun = asked_noun(question) if q.kind == "which" else None
     top = max(q.focus, key=lambda x: x.weight, default=None)
+    def head_covers(c: ScoredSentence) -> bool:
+        return bool(c.heading) and cover(Bag.of(retriever, c.heading)) > 0
+
     # Per sentence: closeness, the fact it holds, what it adds, the cue of the asked kind.
     novelty: dict[int, float] = {}
     cue: dict[int, float] = {}
@@ -415,6 +418,13 @@ def score_sentences(
             c.fact_ok = c.span is not None and not c.no_data
         else:
             c.fact_ok = c.span is not None and fact_agrees(q, c.text, c.span, retriever)
+        if q.kind == "date" and c.fact_ok and c.span is not None:
+            since = re.search(r"\b(sinds|vanaf|tot) wanneer\b", fold(question))
+            said = fold(c.text[c.span[0] : c.span[1]])
+            if since and since.group(1) == "tot" and not said.startswith("tot"):
+                c.fact_ok = False
+            elif since and re.match(r"(?:eind|medio|halverwege|tot)\b", said):
+                c.fact_ok = False  # "sinds wanneer" wants "sinds 2019" or "per januari 2021", not "eind 2020"
         if money and c.fact_ok and c.span is not None:
             # A money question wants euros: "€ 1,4 miljoen", or a cell under "x € 1.000".
             c.fact_ok = "€" in c.text[c.span[0] : c.span[1]] or bool(c.statement and "€" in c.statement)
@@ -423,7 +433,18 @@ def score_sentences(
         if q.kind == "reason":
             k = 1.0 if CAUSE.search(c.text) or (c.next is not None and CONSEQUENCE.search(c.next.text)) else 0.0
         elif q.kind == "definition":
-            k = 1.0 if DEFINING.search(c.text) else 0.0
+            # Strong: the sentence defines (its subject is the topic, or it leans on a sentence
+            # that names it); weak: it only holds a verb of doing or being.
+            if DEFINES.search(c.text) and (c.cover > 0 or leans_back(c.text) or head_covers(c)):
+                k = 1.0
+            elif re.search(r"\b(?:tegen|aan)\b", fold(question)) and ACTION.search(c.text) and re.search(
+                r"\b(?:we|wij|gemeente|medewerkers)\b", fold(c.text)
+            ):
+                k = 1.0  # "wat doet Maassluis tegen ...": what we do
+            else:
+                k = 0.5 if DEFINING.search(c.text) else 0.0
+        elif q.kind == "how":
+            k = 1.0 if ACTION.search(c.text) else 0.0
         elif q.kind == "which" and noun:
             k = 1.0 if any(noun[:5] in t and t not in qstems for t in (fold(x) for x in c.text.split())) else 0.0
         elif keyword:
@@ -432,6 +453,19 @@ def score_sentences(
     for c in allc:
         p = c.hit.passage
         win = build_window(c)
+        weak = not c.fact_ok and (novelty[id(c)] < 0.6 or (keyword and c.cover >= 0.5))
+        nxt = c.next
+        if (
+            weak
+            and c.row is None
+            and nxt is not None
+            and nxt not in win
+            and nxt.hit.passage is c.hit.passage
+            and len(win) < MAX_SENTENCES
+            and sum(len(y.text) for y in win) + len(nxt.text) <= MAX_CHARS
+        ):
+            # A sentence that only restates the question: the fact usually follows it.
+            win = sorted([*win, nxt], key=lambda y: y.start)
         c.window = win
         c.leans_on = next((y for y in win if y is not c and y is not c.header), None)
         around = " ".join(x.text for x in (c.prev, c.next) if x is not None)

@@ -77,6 +77,15 @@ DEFINING = re.compile(
     r"|^het (?:\w+en|uitvoeren|bieden|organiseren) van\b|\bworden? (?:\w+ ){0,6}(?:begeleid|geholpen|ondersteund)\b",
     re.I,
 )
+# A sentence that says what its subject is: "X is een ...", "Dit is een methodiek ...", "Het
+# idee van X is dat ...", "Doel van X is ...", "X houdt in ...", "Het uitvoeren van ..." (a task).
+DEFINES = re.compile(
+    r"^(?:(?:dit|deze|die|het|dat)\s+(?:is|zijn|was|waren|houdt|betreft|betekent)\b"
+    r"|(?:het\s+)?(?:idee|doel|streven|principe)\s+(?:van|is)\b|het\s+(?:[\w-]+\s+){0,6}[\w-]+en\s+van\b)"
+    r"|\b(?:is|zijn|was|waren)\s+(?:een|voor|bedoeld|gericht|bestemd|opgericht|ingesteld)\b|\bhoudt\b.{0,80}\bin\b"
+    r"|\bbestaat uit\b|\bheeft (?:als|het) (?:doel|taak|principe|idee)\b|\bmet als doel\b|\bgaat (?:met|over)\b",
+    re.I,
+)
 # What someone does about something: "zetten in", "nemen deel aan een training", "bieden".
 ACTION = re.compile(
     r"\b(?:zet(?:ten)?|inzet(?:ten)?|ingezet|neemt|nemen|bied(?:t|en)|start(?:en|te|ten)?|ontwikkel\w*|organiseer\w*"

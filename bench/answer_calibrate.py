@@ -2,7 +2,7 @@
 questions only: eval/answers.jsonl (all) and the dev split of eval/answers2.jsonl. Test
 items are dropped when the file is read.
 
-    python bench/answer_fit.py [--index DIR] [--cache FILE] [--folds 5] [--l2 1.0]
+    python bench/answer_calibrate.py [--index DIR] [--cache FILE] [--folds 5] [--l2 1.0]
 
 1. Every candidate sentence of every dev question is scored with the features of
    ``sdsearch.answer.scoring`` and labelled by the eval's own judge: would answering with
@@ -35,7 +35,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.append(str(ROOT / "src"))  # an installed or PYTHONPATH sdsearch comes first
 
-from sdsearch.answer import decide as decide_mod  # noqa: E402
 from sdsearch.answer.decide import Calibration, compose  # noqa: E402
 from sdsearch.answer.scoring import WEIGHTS, Weights, score_sentences  # noqa: E402
 from sdsearch.evaluate import SpanLocator, _gold_places, judge, read_jsonl, select_split  # noqa: E402
@@ -134,7 +133,8 @@ def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndar
         p = np.exp(s - s.max())
         p /= p.sum()
         margin = min(5.0, float(s[b] - s[order[1]])) if len(s) > 1 else 5.0
-        feats.append([float(p[b]), margin, *d.S[b]])
+        gate = any(d.S[b][SIGNALS.index(n)] > 0 for n in ("hard_missing", "mismatch", "no_data"))
+        feats.append([0.0 if gate else float(p[b]), 0.0 if gate else margin, *d.S[b]])
         right.append(float(d.y[b]) if d.answerable else 0.0)
     return np.array(feats), np.array(right)
 
@@ -173,8 +173,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index")
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
-    ap.add_argument("--cache", default="/tmp/sdsearch_answer_fit.pkl")
+    ap.add_argument("--cache", default="/tmp/sdsearch_answer_calibrate.pkl")
     ap.add_argument("--fresh", action="store_true", help="re-extract features even if the cache exists")
+    ap.add_argument("--out", default="/tmp/sdsearch_answer_calibrate.json", help="the fitted constants as JSON")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--C", type=float, default=None, help="calibration regularisation (default: best out-of-fold log-loss)")
@@ -209,45 +210,62 @@ def main() -> None:
         F_oof[te_idx], r_oof[te_idx] = F, r
     top1 = r_oof[answerable].mean()
     print(f"out-of-fold: the chosen candidate is right for {top1:.3f} of answerable questions")
-    # Calibration on out-of-fold decisions; its regularisation chosen by cross-fitted log-loss.
-    def cross_cal(C: float) -> np.ndarray:
+    # Two logistic heads on the out-of-fold decisions, each with its regularisation chosen by
+    # cross-fitted log-loss: P(the answer is right) — the confidence shown — and P(the
+    # question is answerable) — what decides between an answer and "geen duidelijk antwoord".
+    target_ans = answerable.astype(float)
+
+    def cross_cal(C: float, target: np.ndarray) -> np.ndarray:
         p = np.zeros(len(data))
         for k in range(args.folds):
             tr = [i for i, f in enumerate(fold) if f != k]
             te = [i for i, f in enumerate(fold) if f == k]
-            bk, ck = fit_calibration(F_oof[tr], r_oof[tr], C)
+            bk, ck = fit_calibration(F_oof[tr], target[tr], C)
             p[te] = probs(F_oof[te], bk, ck)
         return p
 
-    def logloss(p: np.ndarray) -> float:
+    def logloss(p: np.ndarray, target: np.ndarray) -> float:
         p = np.clip(p, 1e-6, 1 - 1e-6)
-        return float(-np.mean(r_oof * np.log(p) + (1 - r_oof) * np.log(1 - p)))
+        return float(-np.mean(target * np.log(p) + (1 - target) * np.log(1 - p)))
 
-    Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
-    losses = {C: logloss(cross_cal(C)) for C in Cs}
-    C = min(losses, key=losses.get)
-    print("calibration log-loss by C: " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")
-    b, coef = fit_calibration(F_oof, r_oof, C)
-    p_oof = cross_cal(C)
-    print("reliability (out-of-fold, dev): bucket → right, n")
+    heads = {}
+    for name, target in (("right", r_oof), ("answerable", target_ans)):
+        Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+        losses = {C: logloss(cross_cal(C, target), target) for C in Cs}
+        C = min(losses, key=losses.get)
+        print(f"{name}: log-loss by C " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")
+        heads[name] = (fit_calibration(F_oof, target, C), cross_cal(C, target))
+    (b, coef), p_oof = heads["right"]
+    (ba, coefa), pa_oof = heads["answerable"]
+    print("reliability (out-of-fold, dev): confidence bucket → right, n")
     for lo, hi in ((0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01)):
         m = (p_oof >= lo) & (p_oof < hi)
         print(f"  [{lo:.1f}, {min(hi, 1):.1f})  {r_oof[m].mean() if m.any() else float('nan'):.3f}  {m.sum()}")
-    for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-        print(f"  threshold {t:.2f}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics(r_oof, answerable, p_oof, t).items()))
+    m = p_oof >= 0.8
+    print(f"  ≥ 0.8: {r_oof[m].mean():.3f} right of {m.sum()}")
+    print("answer when P(answerable) ≥ t (out-of-fold, dev):")
+    for t in (0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85):
+        print(f"  t {t:.2f}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics(r_oof, answerable, pa_oof, t).items()))
     w_all = fit_weights(data, args.l2, prior)
     print("\nWeights(" + ", ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, w_all, strict=True)) + ")")
     names = ("p_top", "margin", *SIGNALS)
-    print("Calibration(intercept=" + f"{b:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coef, strict=True)) + ")")
+    print("CALIBRATION = Calibration(intercept=" + f"{b:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coef, strict=True)) + ")")
+    print("ANSWERABLE = Calibration(intercept=" + f"{ba:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coefa, strict=True)) + ")")
     by_kind: dict[str, list[float]] = {}
     for d, rr in zip(data, r_oof, strict=True):
         if d.answerable:
             by_kind.setdefault(f"{d.set}:{d.kind}", []).append(rr)
     print("out-of-fold right by set:kind: " + "  ".join(f"{k} {np.mean(v):.2f}/{len(v)}" for k, v in sorted(by_kind.items())))
-    Path("/tmp/sdsearch_answer_fit.json").write_text(
-        json.dumps({"weights": dict(zip(FEATURES, w_all.tolist(), strict=True)), "calibration": {"intercept": b, **dict(zip(names, coef.tolist(), strict=True))}}, indent=1)
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "weights": dict(zip(FEATURES, w_all.tolist(), strict=True)),
+                "calibration": {"intercept": b, **dict(zip(names, coef.tolist(), strict=True))},
+                "answerable": {"intercept": ba, **dict(zip(names, coefa.tolist(), strict=True))},
+            },
+            indent=1,
+        )
     )
-    _ = decide_mod
 
 
 if __name__ == "__main__":
