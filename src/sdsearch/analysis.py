@@ -272,11 +272,21 @@ def _exception_tokens(s: str, at: int, exc: dict[str, tuple[str, ...]]) -> list[
 _CHUNK = re.compile(r"\S+")
 
 
+@lru_cache(maxsize=100_000)
+def _chunk_tokens(chunk: str) -> tuple[tuple[int, int], ...]:
+    """``_split_chunk`` at offset 0, remembered: a word's tokens are the same everywhere."""
+    return tuple(_split_chunk(chunk, 0))
+
+
 def token_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each token of ``text`` as spaCy's Dutch tokenizer cuts it (no spaces)."""
     out: list[tuple[int, int]] = []
     for m in _CHUNK.finditer(text):
-        out.extend(_split_chunk(m.group(0), m.start()))
+        chunk, at = m.group(0), m.start()
+        if chunk.isalpha():
+            out.append((at, m.end()))
+        else:
+            out.extend((at + a, at + b) for a, b in _chunk_tokens(chunk))
     return out
 
 
@@ -300,7 +310,8 @@ def _line_sentences(line: str) -> Iterator[tuple[int, int]]:
         ws = pos if pos == 0 or line[pos] != " " else pos + 1  # whitespace before this chunk
         if ws < m.start():
             tokens.append((ws, m.start()))
-        tokens.extend(_split_chunk(m.group(0), m.start()))
+        at = m.start()
+        tokens.extend((at + a, at + b) for a, b in _chunk_tokens(m.group(0)))
         pos = m.end()
     if not tokens:
         return
