@@ -46,9 +46,9 @@ HARNESS = r"""
 import os, sys, threading
 corpus, index = sys.argv[1], sys.argv[2]
 import numpy, faiss, bm25s, click, filelock  # what a build imports, without starting threads
-import sdsearch.cli, sdsearch.api, sdsearch.chunk, sdsearch.store, sdsearch.vectors, sdsearch.ingest
-from sdsearch import text, embed
-text._nlp(); text.Analyzer().terms("woningen")  # spaCy and the stemmer, single-threaded
+import sdsearch.cli, sdsearch.api, sdsearch.build, sdsearch.chunk, sdsearch.store, sdsearch.vectors, sdsearch.ingest
+from sdsearch import analysis, models
+analysis.Analyzer().terms("woningen"); analysis.sentence_spans("Een zin. Nog een.")  # the analyzer starts no threads
 try:
     import onnxruntime, tokenizers  # noqa: F401 (import only: sessions start threads)
 except ImportError:
@@ -137,9 +137,10 @@ class Checker:
         return gen.name
 
 
-@pytest.fixture(scope="module")
-def setup(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Checker]:
-    base = tmp_path_factory.mktemp("kill")
+@pytest.fixture
+def setup(real_index: Path, tmp_path: Path) -> tuple[Path, Path, Checker]:
+    """Each test gets its own copy of the real index and its own corpus: no test depends on another's kills."""
+    base = tmp_path
     index = base / "index"
     shutil.copytree(real_index, index)
     corpus = _make_corpus(base / "corpus")
@@ -223,8 +224,14 @@ def test_kill_9_at_random_moments_of_warm_cli_builds(setup: tuple[Path, Path, Ch
         harness.wait(timeout=60)
 
 
-def test_a_build_after_the_kills_completes(setup: tuple[Path, Path, Checker]) -> None:
+def test_a_build_after_a_kill_completes_and_clears_the_leftovers(setup: tuple[Path, Path, Checker]) -> None:
     corpus, index, checker = setup
+    # What a build killed mid-write leaves: a half-written generation and a half-written pointer.
+    half = index / ".tmp-gen-20990101T000000-1-00001"
+    half.mkdir()
+    (half / "passages.jsonl").write_text("half", encoding="utf-8")
+    (index / f".{CURRENT}.abc123.tmp").write_text("gen-x\n", encoding="utf-8")
+    checker.check(current_generation(index).name, checker.snapshot())  # type: ignore[union-attr]
     _change(corpus, 999)
     r = subprocess.run([sys.executable, "-m", "sdsearch", "index", str(corpus), "--index", str(index)],
                        capture_output=True, text=True, env=_env(), timeout=300)
