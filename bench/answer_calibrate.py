@@ -44,7 +44,8 @@ FEATURES = Weights.feature_names()
 # fitted constants are reproducible whatever the source holds now.
 PRIOR = {
     "cos": 4.0, "cover": 1.0, "context": 0.5, "heading": 0.3, "lean_prev": 0.8, "lean_next": 0.8, "novelty": 0.5,
-    "fact": 1.0, "no_fact": -1.0, "restate": -0.8, "cue": 0.6, "ordinal": 1.5, "rank": 0.3, "mismatch": -2.0,
+    "fact": 1.0, "no_fact": -1.0, "restate": -0.8, "cue_reason": 0.6, "cue_define": 0.6, "cue_which": 0.6,
+    "cue_keyword": 0.6, "ordinal": 1.5, "rank": 0.3, "mismatch": -2.0,
     "header": -3.0, "short": -0.5,
 }
 SIGNALS = tuple(f.name for f in fields(Calibration) if f.name not in ("intercept", "p_top", "margin"))
@@ -230,7 +231,7 @@ def main() -> None:
 
     heads = {}
     for name, target in (("right", r_oof), ("answerable", target_ans)):
-        Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
+        Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0]
         losses = {C: logloss(cross_cal(C, target), target) for C in Cs}
         C = min(losses, key=losses.get)
         print(f"{name}: log-loss by C " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")

@@ -65,7 +65,7 @@ class Calibration:
         keyword = is_keyword_query(q.text)
         missing = q.kind is not None and not fact_ok and not keyword
         if q.kind is not None and q.kind not in HARD_KINDS and not keyword:
-            missing = missing and f.get("cue", 0.0) == 0.0
+            missing = missing and max(v for k, v in f.items() if k.startswith("cue_")) == 0.0
         hard = missing and q.kind in HARD_KINDS
         no_data = best.fact_at is not None and best.fact_at.no_data
         # How far ahead the best candidate is means something only when it holds the fact
@@ -91,11 +91,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-1.018, p_top=2.957, margin=0.703, context=-0.804, cover=1.063, low_cover=-1.619, hard_missing=-1.868, soft_missing=-2.312, top_missing=0.292, mismatch=-1.135, no_data=-0.156, keyword=-0.401)
+CALIBRATION = Calibration(intercept=-1.419, p_top=7.107, margin=-0.351, context=-1.529, cover=1.342, low_cover=-3.406, hard_missing=-2.803, soft_missing=-4.095, top_missing=0.251, mismatch=-1.431, no_data=-0.105, keyword=0.181)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=-0.071, p_top=2.640, margin=0.389, context=0.747, cover=1.048, low_cover=-0.729, hard_missing=-2.911, soft_missing=0.181, top_missing=0.645, mismatch=-2.456, no_data=-0.359, keyword=0.803)
+ANSWERABLE = Calibration(intercept=-0.888, p_top=5.017, margin=-0.737, context=1.554, cover=2.326, low_cover=-1.499, hard_missing=-4.029, soft_missing=0.141, top_missing=0.810, mismatch=-4.222, no_data=-0.653, keyword=1.196)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

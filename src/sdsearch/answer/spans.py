@@ -143,6 +143,11 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
             if years and years <= qyears and not re.search(MONTHS, m.group(0), re.I):
                 continue  # only repeats a year the question names
             out.append((m.start(), m.end()))
+        if not out and re.search(r"\bwanneer\b", fold(question)):
+            # "Wanneer zet Velsen gezinsbegeleiding in?" — "... als kinderen én ouders een beperking hebben".
+            m = re.search(r"\b(?:als|indien|zodra|wanneer|zolang)\b(?!\s+(?:gevolg|ook|volgt))", sentence)
+            if m and m.start() > 0:
+                out.append((m.start(), len(sentence.rstrip(". "))))
         return out
     if kind == "who":
         return _who_spans(sentence, question)
@@ -178,11 +183,16 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     """Names (organisations, places, laws), quoted titles and groups of people not in the question."""
     lex = _lexicon()
     qwords = set(re.findall(r"\w+", fold(question)))
+    qstems = stems(question)
+
+    def known(word: str) -> bool:  # the question holds it, in this or another form
+        return word in qwords or bool(stems(word) and stems(word) <= qstems)
+
     out = []
     for m in NAME.finditer(sentence):
         name = m.group(0)
         words = re.findall(r"\w+", fold(name))
-        if not words or all(w in qwords for w in words) or re.fullmatch(MONTHS, words[0]):
+        if not words or all(known(w) for w in words) or re.fullmatch(MONTHS, words[0]):
             continue
         if DEMONYM.fullmatch(name):
             continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
@@ -203,7 +213,7 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
             out.append((m.start(1), m.end(1)))
     if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
         for m in GROUP.finditer(sentence):
-            if fold(m.group(0).split()[0]) not in qwords:
+            if not known(fold(m.group(0).split()[0])):
                 out.append((m.start(), m.end()))
     # A name inside a longer one ("Handen" in "Handen uit de mouwen") is the longer one.
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
