@@ -3,17 +3,28 @@
 Nobody else touches bm25s: the build calls ``SparseIndex.build`` and ``save``; search
 calls ``load``, ``top`` and ``scores``; answering asks ``document_frequency``. Terms come
 in already analysed (``analysis.Analyzer.terms``), so this room knows nothing of Dutch.
-Files are bm25s's own ``.npy`` arrays and JSON (no pickle), memory-mapped when loaded.
+
+bm25s computes every term's BM25 weight per passage at build time and saves them as a
+column-compressed matrix (``.npy`` arrays, a JSON vocabulary and parameters; no pickle).
+Searching only sums columns, so ``load`` reads those files itself, memory-mapped, and
+scores with numpy exactly as bm25s does (same float32 sums in the same order): a
+one-shot search never imports bm25s (nor scipy, which it brings along).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .errors import StoreError
+
+# bm25s variants whose saved matrix is the whole score (the others add a per-term constant).
+_SUMMED_METHODS = ("lucene", "robertson", "atire")
 
 
 def _bm25s() -> Any:
@@ -26,12 +37,25 @@ def _bm25s() -> Any:
 class SparseIndex:
     """BM25 ("lucene" variant) over pre-analysed terms, one row per passage."""
 
-    def __init__(self, bm25: Any):
-        self._bm25 = bm25
-        self._vocab: dict[str, int] = bm25.vocab_dict
-        indptr = bm25.scores["indptr"]
+    def __init__(
+        self,
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        vocab: dict[str, int],
+        num_docs: int,
+        params: dict[str, Any],
+        built: Any = None,
+    ):
+        self._data = data
+        self._indices = indices
+        self._indptr = indptr
+        self._vocab = vocab
         self._df = np.diff(np.asarray(indptr)).astype(np.int64)  # postings per term = passages holding it
-        self.num_docs = int(bm25.scores.get("num_docs", 0))
+        self.num_docs = int(num_docs)
+        self._params = params
+        self._dtype = np.dtype(params.get("dtype", "float32"))
+        self._built = built  # the bm25s object of a fresh build, for ``save``
 
     # -- building and files --------------------------------------------------------------
 
@@ -39,18 +63,30 @@ class SparseIndex:
     def build(cls, token_lists: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> SparseIndex:
         bm25 = _bm25s().BM25(k1=k1, b=b)
         bm25.index([list(t) for t in token_lists], show_progress=False)
-        return cls(bm25)
+        sc = bm25.scores
+        params = {"k1": bm25.k1, "b": bm25.b, "method": bm25.method, "dtype": str(np.dtype(bm25.dtype))}
+        return cls(sc["data"], sc["indices"], sc["indptr"], dict(bm25.vocab_dict), int(sc["num_docs"]), params, built=bm25)
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder), show_progress=False)
+        if self._built is None:
+            raise StoreError("alleen een zojuist gebouwde BM25-index kan worden opgeslagen")
+        self._built.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> SparseIndex:
-        return cls(_bm25s().BM25.load(str(folder), mmap=mmap, allow_pickle=False))
+        """Read the files bm25s saved (memory-mapped), without importing bm25s."""
+        folder = Path(folder)
+        params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
+        if params.get("method", "lucene") not in _SUMMED_METHODS:
+            raise StoreError(f"BM25-variant {params.get('method')!r} wordt niet ondersteund; bouw de index opnieuw")
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        mode = "r" if mmap else None
+        arrays = [np.load(folder / f"{name}.csc.index.npy", mmap_mode=mode, allow_pickle=False) for name in ("data", "indices", "indptr")]
+        return cls(*arrays, vocab=vocab, num_docs=int(params.get("num_docs", 0)), params=params)
 
     def settings(self) -> dict[str, Any]:
         """What the manifest records: k1, b and the variant."""
-        return {"k1": self._bm25.k1, "b": self._bm25.b, "method": self._bm25.method}
+        return {"k1": self._params.get("k1"), "b": self._params.get("b"), "method": self._params.get("method")}
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -84,8 +120,14 @@ class SparseIndex:
         ids = self.term_ids(terms)
         if not ids or self.num_docs == 0:
             return None
-        weight_mask = mask.astype(np.float32) if mask is not None else None
-        return np.asarray(self._bm25.get_scores_from_ids(ids, weight_mask=weight_mask))
+        scores = np.zeros(self.num_docs, dtype=self._dtype)
+        indptr, indices, data = self._indptr, self._indices, self._data
+        for t in ids:  # term by term, as bm25s sums them: the same float32 result
+            start, end = int(indptr[t]), int(indptr[t + 1])
+            np.add.at(scores, indices[start:end], data[start:end])
+        if mask is not None:
+            scores *= mask.astype(np.float32)
+        return scores
 
     def top(self, terms: Sequence[str], n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``n`` best passages (row, score) with a positive score, best first."""
