@@ -185,7 +185,7 @@ def main() -> None:
     if cache.is_file() and not args.fresh:
         data = pickle.loads(cache.read_bytes())
     else:
-        from sdsearch.embed import load_encoder
+        from sdsearch.models import load_encoder
         from sdsearch.retrieve import Retriever
         from sdsearch.store import open_index
 
@@ -216,10 +216,13 @@ def main() -> None:
     # question is answerable) — what decides between an answer and "geen duidelijk antwoord".
     target_ans = answerable.astype(float)
 
-    def cross_cal(C: float, target: np.ndarray) -> np.ndarray:
+    sets = np.array([d.set for d in data])
+    on_new = sets == "dev2"
+
+    def cross_cal(C: float, target: np.ndarray, use: np.ndarray) -> np.ndarray:
         p = np.zeros(len(data))
         for k in range(args.folds):
-            tr = [i for i, f in enumerate(fold) if f != k]
+            tr = [i for i, f in enumerate(fold) if f != k and use[i]]
             te = [i for i, f in enumerate(fold) if f == k]
             bk, ck = fit_calibration(F_oof[tr], target[tr], C)
             p[te] = probs(F_oof[te], bk, ck)
@@ -229,19 +232,30 @@ def main() -> None:
         p = np.clip(p, 1e-6, 1 - 1e-6)
         return float(-np.mean(target * np.log(p) + (1 - target) * np.log(1 - p)))
 
+    # Which questions to calibrate on (all dev questions, or only the independently written
+    # answers2 dev ones, which are like a new user's) and how strongly to regularise: the
+    # choice with the lowest cross-fitted log-loss on the answers2 dev questions.
     heads = {}
     for name, target in (("right", r_oof), ("answerable", target_ans)):
         Cs = [args.C] if args.C else [0.1, 0.3, 1.0, 3.0, 10.0]
-        losses = {C: logloss(cross_cal(C, target), target) for C in Cs}
-        C = min(losses, key=losses.get)
-        print(f"{name}: log-loss by C " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")
-        heads[name] = (fit_calibration(F_oof, target, C), cross_cal(C, target))
+        losses = {}
+        for who, use in (("all", np.ones(len(data), bool)), ("dev2", on_new)):
+            for C in Cs:
+                p = cross_cal(C, target, use)
+                losses[(who, C)] = logloss(p[on_new], target[on_new])
+        who, C = min(losses, key=losses.get)
+        use = on_new if who == "dev2" else np.ones(len(data), bool)
+        print(f"{name}: answers2-dev log-loss by (questions, C) " + "  ".join(f"{w}/{c:g} {v:.4f}" for (w, c), v in losses.items()) + f"  → {who}, C={C:g}")
+        heads[name] = (fit_calibration(F_oof[use], target[use], C), cross_cal(C, target, use))
     (b, coef), p_oof = heads["right"]
     (ba, coefa), pa_oof = heads["answerable"]
     print("reliability (out-of-fold, dev): confidence bucket → right, n")
     for lo, hi in ((0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01)):
         m = (p_oof >= lo) & (p_oof < hi)
         print(f"  [{lo:.1f}, {min(hi, 1):.1f})  {r_oof[m].mean() if m.any() else float('nan'):.3f}  {m.sum()}")
+    for name in ("old", "dev2"):
+        m = (p_oof >= 0.8) & (sets == name)
+        print(f"  ≥ 0.8 on {name}: {r_oof[m].mean():.3f} right of {m.sum()}")
     m = p_oof >= 0.8
     print(f"  ≥ 0.8: {r_oof[m].mean():.3f} right of {m.sum()}")
     print("answer when P(answerable) ≥ t (out-of-fold, dev):")

@@ -38,7 +38,7 @@ def dev_items(name: str) -> list[dict]:
 
 
 def retriever_for(index: str | None):
-    from sdsearch.embed import load_encoder
+    from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
 

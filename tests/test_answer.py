@@ -275,3 +275,15 @@ def test_ask_text_output_puts_the_answer_before_the_sources(index: Path) -> None
     assert out.index("Antwoord:") < out.index("Bronnen:")
     assert "Vlaardingen · Jaarstukken 2023" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_change_columns_are_named_and_take_the_period_of_the_dates() -> None:
+    header = "Reserves (x € 1.000) 1/1/'20 + - 31/12/'20"
+    h = header_of(header)
+    line = "Sociaal domein centrumtaken 3.129 780 0 3.909"
+    row = row_cells(line)
+    assert h is not None and row is not None
+    col = choose_column(h, "Hoeveel wordt in 2020 aan de reserve centrumtaken toegevoegd?", 4)
+    assert col == 1
+    assert statement(row, h, col, "780") == "Sociaal domein centrumtaken toevoeging 2020: 780 (x € 1.000)"
+    assert choose_column(h, "Hoeveel wordt in 2020 onttrokken aan de reserve?", 4) == 2

@@ -21,7 +21,7 @@ FLOORS = {"answer_accuracy": 0.84, "no_answer_precision": 0.85, "no_answer_recal
 
 @pytest.mark.slow
 def test_answer_quality_on_the_old_answer_set_stays_above_its_floor(real_index: Path) -> None:
-    from sdsearch.embed import load_encoder
+    from sdsearch.models import load_encoder
     from sdsearch.evaluate import SpanLocator, read_jsonl, run_answers
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index

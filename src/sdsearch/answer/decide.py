@@ -91,11 +91,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-1.419, p_top=7.107, margin=-0.351, context=-1.529, cover=1.342, low_cover=-3.406, hard_missing=-2.803, soft_missing=-4.095, top_missing=0.251, mismatch=-1.431, no_data=-0.105, keyword=0.181)
+CALIBRATION = Calibration(intercept=-0.669, p_top=6.283, margin=-0.317, context=-2.999, cover=2.049, low_cover=-2.281, hard_missing=-2.476, soft_missing=-3.687, top_missing=0.215, mismatch=-1.136, no_data=-0.162, keyword=0.568)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=-0.888, p_top=5.017, margin=-0.737, context=1.554, cover=2.326, low_cover=-1.499, hard_missing=-4.029, soft_missing=0.141, top_missing=0.810, mismatch=-4.222, no_data=-0.653, keyword=1.196)
+ANSWERABLE = Calibration(intercept=0.721, p_top=4.738, margin=-0.792, context=0.136, cover=1.495, low_cover=0.687, hard_missing=-3.910, soft_missing=0.239, top_missing=0.477, mismatch=-3.415, no_data=-0.658, keyword=1.333)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -146,9 +146,13 @@ def choose_column(header: Header, question: str, n_cells: int, own: str | None =
     qf = fold(question)
     qyears = {int(y) for y in re.findall(r"\b(?:19|20)\d{2}\b", question)}
     qwords = set(re.findall(r"[^\W\d_]{3,}", qf))
+    # "+" and "-" (added, withdrawn) belong to the period the date columns span.
+    period = set().union(*(_label_keys(lab)[0] for lab in labels))
     best, best_score = None, 0.0
     for i, lab in enumerate(labels):
         years, words = _label_keys(lab)
+        if lab in ("+", "-"):
+            years = years | period
         if qyears and not (qyears & years):
             continue
         score = 2.0 * len(qyears & years) + _words_match(qwords, words)
@@ -167,9 +171,16 @@ def is_no_data(value: str) -> bool:
     return bool(_NO_DATA.match(value.strip()))
 
 
-def statement(row: Row, header: Header, col: int, value: str) -> str:
-    """ "Lasten 2020: 137.096 (x € 1.000)" — the cell put in words, unit stated."""
-    n = len(row.cells)
-    lab = header.labels[-n:][col]
+def statement(row: Row, header: Header, col: int | None, value: str) -> str:
+    """ "Lasten 2020: 137.096 (x € 1.000)" — the cell put in words, unit stated. Without a
+    column (one figure under several year columns) the row label alone: "Kleding- en voedselbank: 240 (x € 1.000)"."""
     unit = f" ({header.unit})" if header.unit else ""
+    if col is None:
+        return f"{row.label}: {value}{unit}"
+    n = len(row.cells)
+    labels = header.labels[-n:]
+    lab = labels[col]
+    if lab in ("+", "-"):  # "Inburgering onttrekking 2020: 0", not "Inburgering -: 0"
+        years = sorted(set().union(*(_label_keys(x)[0] for x in labels)))
+        lab = ("toevoeging" if lab == "+" else "onttrekking") + (f" {years[0]}" if len(years) == 1 else "")
     return f"{row.label} {lab}: {value}{unit}"

@@ -1,0 +1,89 @@
+"""The answer numbers for the README: eval/answers.jsonl, and eval/answers2.jsonl per split
+(dev, test, the gap), with the reliability table (confidence bucket → accuracy, count).
+
+    python bench/answer_eval.py [--index DIR] [--corpus DIR] [--out bench/results/answer_eval.md]
+
+Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and its
+calibration were fitted on the old set and the dev split only (bench/answer_calibrate.py);
+the test split is read here, for measuring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT / "src"))  # an installed or PYTHONPATH sdsearch comes first
+
+from sdsearch.evaluate import answer_metrics, reliability_table, run_eval  # noqa: E402
+
+
+def line(name: str, m: dict[str, float]) -> str:
+    return (
+        f"| {name} | {m['answer_accuracy']:.3f} | {m['answerable']:.0f} | {m['no_answer_precision']:.3f} | "
+        f"{m['no_answer_recall']:.3f} | {m['unanswerable']:.0f} |"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index", default=str(ROOT / "index"))
+    ap.add_argument("--corpus", default=str(ROOT / "corpus"))
+    ap.add_argument("--eval-dir", default=str(ROOT / "eval"))
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    from sdsearch.models import load_encoder
+    from sdsearch.retrieve import Retriever
+    from sdsearch.store import open_index
+
+    r = Retriever(open_index(Path(args.index)), load_encoder())
+    t = time.perf_counter()
+    old = run_eval(r, Path(args.eval_dir) / "answers.jsonl", Path(args.corpus))
+    new = run_eval(r, Path(args.eval_dir) / "answers2.jsonl", Path(args.corpus))
+    secs = time.perf_counter() - t
+    out = ["| set | answer accuracy | answerable | no-answer precision | no-answer recall | unanswerable |", "|---|---|---|---|---|---|"]
+    out.append(line("eval/answers.jsonl (old, fitted on)", old.answers))
+    for sp in ("dev", "test"):
+        out.append(line(f"eval/answers2.jsonl {sp}" + (" (fitted on)" if sp == "dev" else " (held out)"), new.answers_by_split[sp]))
+    dev, test = new.answers_by_split["dev"], new.answers_by_split["test"]
+    out.append("")
+    out.append(
+        f"gap dev − test: accuracy {dev['answer_accuracy'] - test['answer_accuracy']:+.3f}, "
+        f"no-answer precision {dev['no_answer_precision'] - test['no_answer_precision']:+.3f}, "
+        f"recall {dev['no_answer_recall'] - test['no_answer_recall']:+.3f}"
+    )
+    test_rows = [row for row in new.answer_rows if row["split"] == "test"]
+    out.append("")
+    out.append("Reliability on answers2 test (every question, with the answer it would show at its confidence):")
+    out.append("")
+    out.append("| zekerheid | questions | right |")
+    out.append("|---|---|---|")
+    for b in reliability_table(test_rows):
+        acc = "—" if b["n"] == 0 else f"{b['accuracy']:.2f}"
+        out.append(f"| {b['lo']:.1f}–{b['hi']:.1f} | {b['n']:.0f} | {acc} |")
+    shown = [row for row in test_rows if row["answered"]]
+    hi = [row for row in shown if row["confidence"] >= 0.8]
+    if hi:
+        right = sum(bool(row.get("correct")) for row in hi) / len(hi)
+        out.append("")
+        out.append(f"Answers shown with zekerheid ≥ 0.8 on test: {len(hi)}, right {right:.3f}.")
+    kinds = sorted({str(row["kind"]) for row in test_rows if row["answerable"]})
+    out.append("")
+    out.append("Test accuracy per kind: " + ", ".join(
+        f"{k} {answer_metrics([x for x in test_rows if str(x['kind']) == k and x['answerable']])['answer_accuracy']:.2f} "
+        f"({sum(1 for x in test_rows if str(x['kind']) == k and x['answerable'])})"
+        for k in kinds
+    ))
+    out.append("")
+    out.append(f"({secs:.0f} s for {len(old.answer_rows) + len(new.answer_rows)} questions)")
+    text = "\n".join(out)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
