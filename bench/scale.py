@@ -26,9 +26,23 @@ Synthetic data, built from the real corpus so both retrievers see realistic stat
 * **Queries.** The "query" field of eval/retrieval.jsonl (real Dutch questions), encoded
   by the real encoder inside ``Retriever.search`` (the timing includes query encoding).
 
-Each size runs in two fresh processes: *build* (synthesise, ``vectors.build_vector_index``,
-bm25s, ``store.write_index``) and *query* (``store.open_index`` + ``Retriever`` and timed
-``search([q], k=10, mode="hybrid")``), so memory is measured in a clean process.
+Each size runs in two fresh processes, so memory is measured in a clean one:
+
+* *build*: synthesise, then the build's own steps: ``build.assemble`` (``build.vector_index``
+  and ``build.sparse_index``, timed) and ``store.write_index`` under the ``BuildLock``.
+  ``assemble`` gets an analyzer that analyses each distinct sentence once (the real
+  ``Analyzer``, cached per sentence) and vectors that live in a memory-mapped ``.npy`` in
+  the work folder, as a 10M build would stream them. Peak RSS is the process's VmHWM.
+* *query*: ``store.open_index`` (timed alone: "open"), ``Retriever``, the first query
+  (timed: "first"), then every eval query in dense, sparse and hybrid mode, interleaved,
+  ``--rounds`` times (default 2); p50/p95 are over all rounds, "min p50" the best round.
+  Recall@10 of the dense retriever against exact search over ``vectors.npy``. Memory:
+  VmHWM, RssAnon (private) and RssFile (file pages: shared by every worker that maps the
+  same index) and Pss from ``/proc/self/smaps_rollup``.
+
+The machine is shared: timings are noisy (the load average is printed with each row).
+``OMP_WAIT_POLICY=PASSIVE`` keeps FAISS's OpenMP threads from spinning on a busy machine.
+``--time-limit`` (seconds, default 5400) stops before a size that would start after it.
 """
 
 from __future__ import annotations
@@ -56,18 +70,19 @@ REPLACE_P = 0.3
 # -- synthetic data ------------------------------------------------------------------------
 
 
-def corpus_sentences() -> tuple[list[str], list[int], list]:
-    """Unique corpus sentences, the document number of each, and the documents."""
+def corpus_sentences() -> tuple[list[str], list[int], object]:
+    """Unique corpus sentences, the document number of each, and the ingest report."""
     from sdsearch.ingest import ingest
 
-    docs = ingest([ROOT / "corpus"]).documents
+    report = ingest([ROOT / "corpus"])
+    docs = report.documents
     sents: dict[str, int] = {}
     for d_no, d in enumerate(docs):
         for line in d.text.splitlines():
             for s in re.split(r"(?<=[.!?])\s+", line.strip()):
                 if s and s not in sents:
                     sents[s] = d_no
-    return list(sents), list(sents.values()), docs
+    return list(sents), list(sents.values()), report
 
 
 def sentence_vectors(sents: list[str], cache: Path) -> np.ndarray:
@@ -78,7 +93,7 @@ def sentence_vectors(sents: list[str], cache: Path) -> np.ndarray:
     path = cache / f"sentences-{key}.npy"
     if path.exists():
         return np.load(path)
-    from sdsearch.embed import load_encoder
+    from sdsearch.models import load_encoder
 
     vecs = load_encoder().encode_passages(sents, batch_size=16)
     cache.mkdir(parents=True, exist_ok=True)
@@ -97,7 +112,7 @@ def compose(n: int, n_sent: int, seed: int = 0) -> np.ndarray:
     return ids
 
 
-def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1) -> np.ndarray:
+def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1, out: np.ndarray | None = None) -> np.ndarray:
     """Normalised noisy means of the passages' sentence vectors (see the module docstring)."""
     import scipy.sparse as sp
 
@@ -111,7 +126,8 @@ def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1) -> np.ndarray:
     # rows of basis @ N(0, I) have the sentence covariance's shape and E|noise|^2 = 1
     basis = (centred / np.sqrt((centred**2).sum(1).mean()) / np.sqrt(len(s))).astype(np.float32)
     rng = np.random.default_rng(seed)
-    out = np.empty((n, s.shape[1]), np.float32)
+    if out is None:
+        out = np.empty((n, s.shape[1]), np.float32)
     step = 50_000
     for a in range(0, n, step):
         mean = np.asarray(w[a : a + step] @ s, dtype=np.float32)
@@ -125,155 +141,190 @@ def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1) -> np.ndarray:
 # -- phases ----------------------------------------------------------------------------------
 
 
-def rss_mb() -> dict[str, float]:
+def mem_mb() -> dict[str, float]:
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(("VmRSS", "RssAnon", "RssFile", "VmHWM")):
             k, v = line.split(":")
             out[k] = int(v.split()[0]) / 1024
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith(("Pss:", "Shared_Clean:", "Private_Clean:", "Private_Dirty:")):
+                k, v = line.split(":")
+                out[k] = int(v.split()[0]) / 1024
+    except OSError:
+        pass
     return out
 
 
-def phase_build(n: int, folder: Path, cache: Path) -> dict:
-    import bm25s
+class SentenceAnalyzer:
+    """The real ``Analyzer``, run once per distinct line or sentence and cached: synthetic
+    passages repeat ~640 sentences, so analysing each passage whole would only cost time."""
 
-    from sdsearch.store import BuildLock, IndexData, write_index
-    from sdsearch.analysis import Analyzer
+    _SPLIT = re.compile(r"(?<=[.!?])\s+|\n")
+
+    def __init__(self) -> None:
+        from sdsearch.analysis import Analyzer
+
+        self._a = Analyzer()
+        self._cache: dict[str, list[str]] = {}
+
+    def settings(self) -> dict:
+        return self._a.settings()
+
+    def terms(self, text: str) -> list[str]:
+        out: list[str] = []
+        for piece in self._SPLIT.split(text):
+            t = self._cache.get(piece)
+            if t is None:
+                t = self._cache[piece] = self._a.terms(piece)
+            out += t
+        return out
+
+
+class EncoderInfo:
+    """What the build records of the encoder (the query phase loads the real one)."""
+
+    def __init__(self) -> None:
+        from sdsearch.models import load_encoder
+
+        enc = load_encoder()
+        self.model_id, self.dim = enc.model_id, enc.dim
+        self.query_prefix, self.passage_prefix = enc.query_prefix, enc.passage_prefix
+
+
+def phase_build(n: int, folder: Path, cache: Path) -> dict:
+    from sdsearch import build
+    from sdsearch.config import Settings
+    from sdsearch.store import BuildLock, write_index
     from sdsearch.types import Passage
-    from sdsearch.vectors import build_vector_index
 
     t0 = time.perf_counter()
-    sents, sent_doc, docs = corpus_sentences()
+    enc = EncoderInfo()
+    sents, sent_doc, report = corpus_sentences()
+    docs = report.documents
     svecs = sentence_vectors(sents, cache)
     ids = compose(n, len(sents))
-    vectors = synth_vectors(ids, svecs)
-    analyzer = Analyzer()
-    sent_terms = [analyzer.terms(s) for s in sents]
-    meta_terms = [analyzer.terms(" ".join(str(x) for x in (d.gemeente, d.doc_type, d.year) if x)) for d in docs]
-    passage_doc = np.array([sent_doc[r[0]] for r in ids], dtype=np.int32)
-    passages, corpus_terms = [], []
-    for i, row in enumerate(ids):
-        row = row[row >= 0]
-        d = docs[passage_doc[i]]
-        text = " ".join(sents[j] for j in row)
-        passages.append(
-            Passage(f"syn-{i:07d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type)
-        )
-        terms = list(meta_terms[passage_doc[i]])
-        for j in row:
-            terms += sent_terms[j]
-        corpus_terms.append(terms)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    vec_path = folder.parent / f"vectors-{n}.npy"
+    vectors = np.lib.format.open_memmap(vec_path, mode="w+", dtype=np.float32, shape=(n, svecs.shape[1]))
+    synth_vectors(ids, svecs, out=vectors)
+    vectors.flush()
+    vectors = np.load(vec_path, mmap_mode="r")
+    first = ids[:, 0]
+    passages = []
+    for i in range(n):
+        row = ids[i]
+        d = docs[sent_doc[first[i]]]
+        text = " ".join(sents[j] for j in row[row >= 0])
+        passages.append(Passage(f"syn-{i:08d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type))
+    del ids
+    keys = [b"%032x" % i for i in range(n)]
+    plan = build.EmbedPlan(texts=[], keys=keys, vectors=vectors, todo=[], old_docs={})
     t_synth = time.perf_counter() - t0
+    mem_synth = mem_mb()
 
-    t = time.perf_counter()
-    faiss_index, factory, faiss_info = build_vector_index(vectors)
-    t_vec = time.perf_counter() - t
-    t = time.perf_counter()
-    bm25 = bm25s.BM25()
-    bm25.index(corpus_terms, show_progress=False)
-    t_bm25 = time.perf_counter() - t
-    del corpus_terms
-    data = IndexData(
-        passages=passages,
-        vectors=vectors,
-        faiss_index=faiss_index,
-        faiss_factory=factory,
-        bm25=bm25,
-        passage_doc=passage_doc,
-        extra_doc_pairs=np.zeros((0, 2), dtype=np.int32),
-        manifest={
-            "model": {"id": _encoder_meta()["id"], "dim": int(vectors.shape[1]), **_encoder_meta()["prefixes"]},
-            "analyzer": analyzer.settings(),
-            "faiss": faiss_info,
-            "bm25": {"k1": bm25.k1, "b": bm25.b, "method": bm25.method},
-            "counts": {"documents": len(docs)},
-            "documents": [
-                {"source": d.source, "title": d.title, "gemeente": d.gemeente, "year": d.year, "doc_type": d.doc_type}
-                for d in docs
-            ],
-        },
-    )
+    timings: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+
+    def timed(name: str, fn):  # noqa: ANN001, ANN202
+        def run(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                timings[name] = time.perf_counter() - t
+                peaks[name] = mem_mb()["VmHWM"]
+
+        return run
+
+    build.vector_index = timed("vectors", build.vector_index)
+    build.sparse_index = timed("bm25", build.sparse_index)
+    data = build.assemble([ROOT / "corpus"], report, passages, plan, enc, Settings(), analyzer=SentenceAnalyzer())
+    data.manifest["counts"]["embedded"] = n  # synthetic vectors stand in for embedded ones
     t = time.perf_counter()
     with BuildLock(folder):
         gen = write_index(folder, data)
     t_write = time.perf_counter() - t
     sizes = {p.relative_to(gen).as_posix(): p.stat().st_size for p in gen.rglob("*") if p.is_file()}
+    vec_path.unlink()
     return {
         "n": n,
         "synth_s": t_synth,
-        "vector_s": t_vec,
-        "bm25_s": t_bm25,
+        "vector_s": timings.get("vectors", 0.0),
+        "bm25_s": timings.get("bm25", 0.0),
         "write_s": t_write,
-        "factory": factory,
-        "faiss": faiss_info,
+        "factory": data.faiss_factory,
+        "faiss": data.manifest["faiss"],
         "sizes": sizes,
-        "build_peak_mb": rss_mb().get("VmHWM", 0.0),
+        "mem_after_synth": mem_synth,
+        "peak_after": peaks,
+        "build_peak_mb": mem_mb()["VmHWM"],
+        "load": os.getloadavg()[0],
     }
 
 
-def _encoder_meta() -> dict:
-    from sdsearch.embed import load_encoder
-
-    enc = load_encoder()
-    return {"id": enc.model_id, "prefixes": {"query_prefix": enc.query_prefix, "passage_prefix": enc.passage_prefix}}
-
-
-def phase_query(folder: Path, n_queries: int) -> dict:
-    from sdsearch.embed import load_encoder
+def phase_query(folder: Path, n_queries: int, rounds: int) -> dict:
+    from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
     from sdsearch.vectors import exact_top, recall_at
-    from sdsearch.vectors import search as vsearch
 
     queries = [json.loads(line)["query"] for line in (ROOT / "eval" / "retrieval.jsonl").open(encoding="utf-8")]
     queries = queries[:n_queries]
     enc = load_encoder()
     enc.encode_queries(["opwarmen"])
-    before = rss_mb()
+    before = mem_mb()
     t = time.perf_counter()
     index = open_index(folder)
-    r = Retriever(index, enc)
-    for q in queries[:10]:  # warm: load FAISS, BM25, page in what queries touch
-        r.search([q], k=10, mode="hybrid")
     t_open = time.perf_counter() - t
-    lat = []
-    for q in queries:
-        t = time.perf_counter()
-        r.search([q], k=10, mode="hybrid")
-        lat.append((time.perf_counter() - t) * 1000)
-    after = rss_mb()
-    # where the time goes: encoder, dense, sparse (averages over the same queries)
+    t = time.perf_counter()
+    r = Retriever(index, enc)
+    t_retriever = time.perf_counter() - t
+    t = time.perf_counter()
+    r.search([queries[0]], k=10, mode="hybrid")
+    t_first = time.perf_counter() - t
+    after_open = mem_mb()
+    lat: dict[str, list[list[float]]] = {m: [] for m in ("dense", "sparse", "hybrid")}
+    for _ in range(rounds):
+        this = {m: [] for m in lat}
+        for q in queries:
+            for mode in lat:  # interleaved, so a burst of load hits every mode alike
+                t = time.perf_counter()
+                r.search([q], k=10, mode=mode)
+                this[mode].append((time.perf_counter() - t) * 1000)
+        for m in lat:
+            lat[m].append(this[m])
+    after = mem_mb()
     qv = np.ascontiguousarray(enc.encode_queries(queries), dtype=np.float32)
-    parts = {"encode": [], "dense": [], "sparse": []}
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        enc.encode_queries([q])
-        parts["encode"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        r.dense(qv[i : i + 1], 100, None)
-        parts["dense"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        r.sparse(q, 100, None)
-        parts["sparse"].append(time.perf_counter() - t)
-    info = index.manifest.get("faiss", {})
+    got = [[i for i, _ in row[:10]] for row in r.dense(qv, 100, None)]
     truth = exact_top(index.vectors, qv, 10)
-    _, got = vsearch(index.faiss_index, info, index.vectors, qv, 100)
-    return {
-        "p50": statistics.median(lat),
-        "p95": float(np.percentile(lat, 95)),
+    out = {
         "open_s": t_open,
+        "retriever_s": t_retriever,
+        "first_s": t_first,
         "rss_before": before,
+        "rss_open": after_open,
         "rss_after": after,
-        "parts_ms": {k: 1000 * statistics.median(v) for k, v in parts.items()},
-        "recall_queries": recall_at(got, truth, 10),
+        "recall_queries": recall_at(np.array(got), truth, 10),
+        "load": os.getloadavg()[0],
     }
+    for m, runs in lat.items():
+        flat = [x for run in runs for x in run]
+        out[m] = {"p50": statistics.median(flat), "p95": float(np.percentile(flat, 95)), "min_p50": min(statistics.median(x) for x in runs)}
+    return out
 
 
 # -- driver ------------------------------------------------------------------------------------
 
 
-def run_phase(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+def run_phase(args: list[str], timeout: float) -> dict | None:
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    try:
+        out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, timeout=max(timeout, 1))
+    except subprocess.TimeoutExpired:
+        print(f"{' '.join(args[:2])} stopped after {timeout:.0f} s (--time-limit)", file=sys.stderr, flush=True)
+        return None
     if out.returncode:
         sys.exit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -287,26 +338,31 @@ def _mb(sizes: dict[str, int], prefixes: list[str]) -> float:
     return sum(v for k, v in sizes.items() if any(k.startswith(x) for x in prefixes)) / 1e6
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[tuple[dict, dict]]) -> str:
     head = (
-        "| passages | vector index | efSearch | recall@10 (held-out / eval queries) | hybrid p50 ms | p95 ms "
-        "| encode / dense / sparse ms (p50) | RSS after load+queries MB (anon + file) | faiss MB | vectors.npy MB "
-        "| bm25 MB | passages MB | build s: vectors / bm25 / write |"
+        "| passages | vector index (nprobe or efSearch, shortlist) | build s: vectors / bm25 / write | build peak RSS GB "
+        "| on disk MB: faiss / vectors.npy / bm25 / passages / meta | open s (+ first query) "
+        "| p50 / p95 ms dense | sparse | hybrid | hybrid min p50 | recall@10 (calibration / eval queries) "
+        "| search RSS MB: peak (anon + file) | load avg |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for b, q in rows:
         sz = b["sizes"]
-        ra, rb = q["rss_after"], q["rss_before"]
         f = b["faiss"]
+        width = f.get("nprobe", f.get("efSearch", "-"))
+        short = f.get("shortlist", "-") if not f.get("exact", True) else "-"
         rec = f.get("recall_at_10")
+        ra = q["rss_after"]
         lines.append(
-            f"| {fmt_n(b['n'])} | {b['factory']} | {f.get('efSearch', '-')} "
+            f"| {fmt_n(b['n'])} | {b['factory']} ({width}, {short}) "
+            f"| {b['vector_s']:.0f} / {b['bm25_s']:.0f} / {b['write_s']:.0f} | {b['build_peak_mb'] / 1024:.1f} "
+            f"| {_mb(sz, ['vectors.faiss']):.0f} / {_mb(sz, ['vectors.npy']):.0f} / {_mb(sz, ['bm25']):.0f} "
+            f"/ {_mb(sz, ['passages']):.0f} / {_mb(sz, ['meta.npz']):.0f} "
+            f"| {q['open_s']:.2f} (+{q['first_s']:.2f}) "
+            f"| {q['dense']['p50']:.1f} / {q['dense']['p95']:.1f} | {q['sparse']['p50']:.1f} / {q['sparse']['p95']:.1f} "
+            f"| {q['hybrid']['p50']:.1f} / {q['hybrid']['p95']:.1f} | {q['hybrid']['min_p50']:.1f} "
             f"| {rec if rec is not None else 'exact'} / {q['recall_queries']:.3f} "
-            f"| {q['p50']:.1f} | {q['p95']:.1f} "
-            f"| {q['parts_ms']['encode']:.1f} / {q['parts_ms']['dense']:.1f} / {q['parts_ms']['sparse']:.1f} "
-            f"| +{ra['VmRSS'] - rb['VmRSS']:.0f} (+{ra['RssAnon'] - rb['RssAnon']:.0f} + {ra['RssFile'] - rb['RssFile']:.0f}) "
-            f"| {_mb(sz, ['vectors.faiss']):.0f} | {_mb(sz, ['vectors.npy']):.0f} | {_mb(sz, ['bm25']):.0f} "
-            f"| {_mb(sz, ['passages']):.0f} | {b['vector_s']:.1f} / {b['bm25_s']:.1f} / {b['write_s']:.1f} |"
+            f"| {ra['VmHWM']:.0f} ({ra['RssAnon']:.0f} + {ra['RssFile']:.0f}) | {b['load']:.1f} / {q['load']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -315,9 +371,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--time-limit", type=float, default=5400.0, help="seconds for the whole run")
     ap.add_argument("--workdir", default="/tmp/sdsearch-scale")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "sdsearch-bench"))
     ap.add_argument("--keep", action="store_true", help="keep the index folders")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.md"))
     ap.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -326,38 +385,41 @@ def main() -> None:
         print(json.dumps(phase_build(a.n, Path(a.workdir) / f"idx-{a.n}", Path(a.cache))))
         return
     if a.phase == "query":
-        print(json.dumps(phase_query(Path(a.workdir) / f"idx-{a.n}", a.queries)))
+        print(json.dumps(phase_query(Path(a.workdir) / f"idx-{a.n}", a.queries, a.rounds)))
         return
     import shutil
 
+    deadline = time.monotonic() + a.time_limit
     rows = []
     for n in [int(s) for s in a.sizes.split(",") if s.strip()]:
         folder = Path(a.workdir) / f"idx-{n}"
         shutil.rmtree(folder, ignore_errors=True)
-        common = ["--workdir", a.workdir, "--cache", a.cache, "--n", str(n), "--queries", str(a.queries)]
-        b = run_phase(["--phase", "build", *common])
-        print(
-            f"built {fmt_n(n)}: {json.dumps({k: v for k, v in b.items() if k != 'sizes'})}", file=sys.stderr, flush=True
-        )
-        q = run_phase(["--phase", "query", *common])
+        common = ["--workdir", a.workdir, "--cache", a.cache, "--n", str(n), "--queries", str(a.queries), "--rounds", str(a.rounds)]
+        b = run_phase(["--phase", "build", *common], deadline - time.monotonic())
+        if b is None:
+            break
+        print(f"built {fmt_n(n)}: {json.dumps({k: v for k, v in b.items() if k != 'sizes'})}", file=sys.stderr, flush=True)
+        q = run_phase(["--phase", "query", *common], deadline - time.monotonic())
+        if q is None:
+            break
         print(f"queried {fmt_n(n)}: {json.dumps(q)}", file=sys.stderr, flush=True)
         rows.append((b, q))
         if not a.keep:
             shutil.rmtree(folder, ignore_errors=True)
     import platform
 
+    cmd = "python bench/scale.py " + " ".join(sys.argv[1:])
     out = (
         f"# sdsearch scale benchmark\n\n{time.strftime('%Y-%m-%d %H:%M')} · {platform.machine()} · "
-        f"{os.cpu_count()} cores · {a.queries} eval queries, k=10, hybrid, one query per call\n\n"
+        f"{os.cpu_count()} cores · `{cmd}` · {a.queries} eval queries × {a.rounds} rounds, k=10, one query per call\n\n"
         + table(rows)
-        + "\n\nRSS: increase of the query process after open_index + Retriever + 10 warm-up queries + the timed "
-        "queries (the encoder is loaded before the baseline). File sizes are on disk; FAISS and BM25 are "
-        "memory-mapped, vectors.npy is read only for re-scoring candidates.\n"
+        + "\n\nopen: `open_index` alone (manifest, size checks, maps); first: the first hybrid query after it. "
+        "p50/p95 include query encoding. Search RSS: the query process's peak, with the encoder loaded; anon is "
+        "private, file is mapped index pages that every worker on the same index shares.\n"
     )
     print(out)
-    res = ROOT / "bench" / "results"
-    res.mkdir(parents=True, exist_ok=True)
-    (res / "scale.md").write_text(out, encoding="utf-8")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(out, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_truncated_file_is_detected_with_a_hint(small_index: Path) -> None:
     assert gen is not None
     data = (gen / "passages.jsonl").read_bytes()
     (gen / "passages.jsonl").write_bytes(data[: len(data) // 2])
-    with pytest.raises(StoreError, match="truncated.*sdsearch index"):
+    with pytest.raises(StoreError, match="ingekort.*sdsearch index"):
         open_index(small_index)
 
 
@@ -83,7 +83,7 @@ def test_tampered_file_is_detected(small_index: Path) -> None:
     raw = bytearray((gen / "passages.jsonl").read_bytes())
     raw[10] = ord("X") if raw[10] != ord("X") else ord("Y")
     (gen / "passages.jsonl").write_bytes(bytes(raw))
-    with pytest.raises(StoreError, match="checksum"):
+    with pytest.raises(StoreError, match="controlesom"):
         open_index(small_index)
 
 
@@ -93,18 +93,18 @@ def test_manifest_cannot_point_outside_the_index(small_index: Path) -> None:
     m = json.loads((gen / "manifest.json").read_text())
     m["files"]["../../etc/passwd"] = {"size": 1, "sha256": "0"}
     (gen / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(StoreError, match="outside the index"):
+    with pytest.raises(StoreError, match="buiten de index"):
         open_index(small_index)
 
 
 def test_pointer_cannot_escape_the_index(small_index: Path) -> None:
     (small_index / CURRENT).write_text("../../elsewhere\n")
-    with pytest.raises(StoreError, match="damaged"):
+    with pytest.raises(StoreError, match="beschadigd"):
         open_index(small_index)
 
 
 def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="no index at .*sdsearch index"):
+    with pytest.raises(StoreError, match="geen index in .*sdsearch index"):
         open_index(tmp_path / "nergens")
 
 
@@ -112,13 +112,13 @@ def test_other_model_is_refused_with_one_line(small_index: Path) -> None:
     class Other(FakeEncoder):
         model_id = "some/other-model"
 
-    with pytest.raises(StoreError, match="built with model 'fake-hash-64'.*not 'some/other-model'"):
+    with pytest.raises(StoreError, match="gebouwd met model 'fake-hash-64'.*niet 'some/other-model'"):
         Retriever(open_index(small_index), Other())
 
 
 def test_second_build_is_refused_while_one_holds_the_lock(small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder) -> None:
     with BuildLock(small_index):
-        with pytest.raises(StoreError, match="another build is running"):
+        with pytest.raises(StoreError, match="er loopt al een indexering"):
             build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
 
 
@@ -140,3 +140,108 @@ def test_unchanged_folder_re_embeds_nothing(small_corpus: Path, small_index: Pat
     (small_corpus / "maassluis-programmabegroting-2023.txt").unlink()
     r = build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
     assert r.removed == ["maassluis-programmabegroting-2023.txt"] and r.embedded == 0
+
+
+# -- passages on demand, maps, manifest parameters, refused formats ---------------------------
+
+
+def _rewrite_manifest(index_dir: Path, change) -> None:  # noqa: ANN001
+    """Edit the live manifest and re-point CURRENT at it (as another sdsearch version would write it)."""
+    import hashlib
+
+    gen = current_generation(index_dir)
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    change(m)
+    raw = json.dumps(m).encode("utf-8")
+    (gen / "manifest.json").write_bytes(raw)
+    (index_dir / CURRENT).write_text(f"{gen.name}\nmanifest-sha256 {hashlib.sha256(raw).hexdigest()}\n", encoding="utf-8")
+
+
+def test_passages_read_on_demand_equal_a_full_read(small_index: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sdsearch.types import Passage
+
+    idx = open_index(small_index)
+    lines = (current_generation(small_index) / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    full = [Passage.from_dict(json.loads(line)) for line in lines]
+    assert len(idx.passages) == len(full) > 5
+    order = list(range(len(full)))[::-1] + [0, len(full) - 1]
+    assert [idx.passages[i] for i in order] == [full[i] for i in order]
+    assert list(idx.passages) == full
+    idx.passages._cache.clear()  # several threads read the same map at once
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda i: idx.passages[i], order * 20)) == [full[i] for i in order * 20]
+    with pytest.raises(IndexError):
+        idx.passages[len(full)]
+    idx.close()
+
+
+def test_open_maps_offsets_and_metadata(small_index: Path) -> None:
+    import numpy as np
+
+    idx = open_index(small_index)
+    assert isinstance(idx.passages._offsets, np.memmap)
+    assert isinstance(idx.passage_doc, np.memmap)
+    meta = np.load(current_generation(small_index) / "meta.npz", allow_pickle=False)
+    assert np.array_equal(idx.passage_doc, meta["passage_doc"])
+    assert np.array_equal(idx.extra_doc_pairs, meta["extra_doc_pairs"]) and idx.extra_doc_pairs.shape[1:] == (2,)
+    idx.close()
+
+
+@pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
+def test_ivfpq_index_round_trip_records_its_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from sdsearch import vectors as V
+    from sdsearch.sparse import SparseIndex
+    from sdsearch.store import IndexData, write_index
+    from sdsearch.types import Passage
+
+    for name, value in (("EXACT_LIMIT", 500), ("HNSW_LIMIT", 1_000), ("IVF_LISTS_MIN", 32), ("IVF_LISTS_MAX", 32), ("PQ_M", 16)):
+        monkeypatch.setattr(V, name, value)
+    n, dim = 2_500, 64
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index, factory, info = V.build_vector_index(x)
+    words = ["wonen", "zorg", "jeugd", "armoede", "energie", "wmo", "budget", "velsen"]
+    passages = [Passage(f"p{i}", "d", "d.txt", f"tekst {words[i % 8]} {i}", 0, 9, "D") for i in range(n)]
+    data = IndexData(
+        passages=passages,
+        vectors=x,
+        faiss_index=index,
+        faiss_factory=factory,
+        sparse=SparseIndex.build([p.text.split() for p in passages]),
+        passage_doc=np.zeros(n, dtype=np.int32),
+        extra_doc_pairs=np.zeros((0, 2), dtype=np.int32),
+        manifest={"model": {"id": "fake", "dim": dim}, "faiss": info, "documents": [{"source": "d.txt"}]},
+    )
+    root = tmp_path / "index"
+    with BuildLock(root):
+        write_index(root, data)
+    idx = open_index(root)
+    m = idx.manifest["faiss"]
+    assert m["factory"] == factory and m["type"] == "ivf"
+    for key in ("nlist", "nprobe", "shortlist", "pq_m", "recall_at_10"):
+        assert m[key] == info[key]
+    assert idx.passages[1234].text == passages[1234].text
+    _, ids = V.search(idx.faiss_index, m, idx.vectors, x[:5], 10)
+    assert list(ids[:, 0]) == [0, 1, 2, 3, 4]
+    idx.close()
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda m: m.update(format_version=99), "formaat 99"),
+        (lambda m: m.update(format_version=None), "formaat None"),
+        (lambda m: m["faiss"].update(type="scann", exact=False), "onbekend soort vectorindex"),
+    ],
+)
+def test_other_format_is_refused_with_one_line(small_index: Path, change, words: str) -> None:  # noqa: ANN001
+    _rewrite_manifest(small_index, change)
+    with pytest.raises(StoreError) as e:
+        open_index(small_index)
+    msg = str(e.value)
+    assert words in msg and "\n" not in msg and "sdsearch index" in msg

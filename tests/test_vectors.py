@@ -127,3 +127,65 @@ def test_retriever_dense_filtered_approximate(small_limit: int, monkeypatch: pyt
         assert len({i for i, _ in row[:10]} & set(t.tolist())) >= 9
     unfiltered = r.dense(q, 10, None)
     assert [row[0][0] for row in unfiltered] == list(range(5))
+
+
+# -- IVF-PQ (above HNSW_LIMIT): shortlist re-scored exactly from the vectors ------------------
+
+
+@pytest.fixture()
+def ivf_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IVF-PQ from 2k vectors on, with few lists, so the path runs on a small set."""
+    monkeypatch.setattr(V, "EXACT_LIMIT", 1_000)
+    monkeypatch.setattr(V, "HNSW_LIMIT", 2_000)
+    monkeypatch.setattr(V, "IVF_LISTS_MIN", 32)
+    monkeypatch.setattr(V, "IVF_LISTS_MAX", 64)
+    monkeypatch.setattr(V, "PQ_M", 16)
+
+
+@pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
+def test_ivfpq_above_hnsw_limit_records_settings(ivf_limits: None) -> None:
+    x = clustered(4_000, dim=64, seed=11)
+    index, factory, info = V.build_vector_index(x)
+    assert factory.startswith("IVF") and factory.endswith(",PQ16")
+    assert info["type"] == "ivf" and info["exact"] is False and info["rescore"] is True
+    assert info["nlist"] == faiss.extract_index_ivf(index).nlist == V.ivf_lists(len(x))
+    assert {"nprobe", "shortlist", "pq_m", "train_size", "recall_at_10"} <= set(info)
+    assert info["recall_at_10"] >= V.RECALL_TARGET and index.ntotal == len(x)
+    params = V.search_params(index, info)
+    assert isinstance(params, faiss.SearchParametersIVF) and params.nprobe == info["nprobe"]
+
+
+@pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
+def test_ivfpq_rescore_is_exact_when_the_shortlist_covers_the_top(ivf_limits: None) -> None:
+    x = clustered(3_000, dim=64, seed=12)
+    index, _, info = V.build_vector_index(x)
+    rng = np.random.default_rng(3)
+    q = x[rng.integers(0, len(x), 20)] + 0.2 * rng.standard_normal((20, 64)).astype(np.float32)
+    q = np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype=np.float32)
+    wide = {**info, "nprobe": info["nlist"], "shortlist": len(x)}  # every list, every vector re-scored
+    scores, ids = V.search(index, wide, x, q, 10)
+    truth = V.exact_top(x, q, 10)
+    assert ids.shape == (20, 10)
+    assert np.array_equal(ids, truth)
+    np.testing.assert_allclose(scores, np.take_along_axis(q @ x.T, truth, axis=1), rtol=1e-5)
+
+
+@pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
+def test_ivfpq_filtered_and_mmap(ivf_limits: None, tmp_path) -> None:
+    x = clustered(3_000, dim=64, seed=13)
+    index, _, info = V.build_vector_index(x)
+    path = str(tmp_path / "v.faiss")
+    faiss.write_index(index, path)
+    loaded = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    mask = np.random.default_rng(9).random(len(x)) < 0.2
+    bitmap = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(len(x), faiss.swig_ptr(bitmap))
+    q = x[:8]
+    _, ids = V.search(loaded, info, x, q, 10, selector=sel, fraction=float(mask.mean()))
+    assert np.all(ids >= 0) and mask[ids].all()
+    assert np.array_equal(V.search(index, info, x, q, 10)[1], V.search(loaded, info, x, q, 10)[1])
+
+
+def test_ivf_lists_grow_with_the_corpus() -> None:
+    assert V.ivf_lists(1_000_000) == 2048 and V.ivf_lists(3_000_000) == 4096 and V.ivf_lists(10_000_000) == 8192
+    assert V.ivf_lists(10) == V.IVF_LISTS_MIN and V.ivf_lists(10**12) == V.IVF_LISTS_MAX
