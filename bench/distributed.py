@@ -125,6 +125,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import numpy as np
+
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local cluster listens on loopback only
     import ray
 
     from sdsearch import build, distributed

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray  # the ``test`` extra installs it: these tests run in CI, never skipped
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # local clusters listen on loopback only
+import ray  # noqa: E402  (the ``test`` extra installs it: these tests run in CI, never skipped)
 
 from sdsearch import build, distributed
 from sdsearch.config import Settings

@@ -39,6 +39,7 @@ import logging
 import os
 import pickle
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -104,12 +105,16 @@ def ray_cluster(address: str | None = LOCAL, num_cpus: int | None = None) -> Ite
 
     A Ray already initialised in this process is used as it is and left running.
     """
+    local = address in (None, "", LOCAL)
+    if local and "ray" not in sys.modules:
+        # A cluster on this machine listens on loopback only (Ray otherwise binds its
+        # services to the machine's network address). Read by Ray when it is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = _import_ray()
     if ray.is_initialized():
         _quiet_ray_data(ray)
         yield ray
         return
-    local = address in (None, "", LOCAL)
     kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False}
     try:
         if local:
