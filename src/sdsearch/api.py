@@ -427,3 +427,170 @@ __all__ = [
     "search",
     "search_many",
 ]
+
+
+# --- for long-running processes (sdsearch serve) -----------------------------------------
+# New functions only (issue 14): a server keeps a Retriever open, swaps it for a new one
+# when a build finishes, lists what the index holds and shows passages within their reports.
+
+
+def open_searcher(
+    index: str | Path | None = None, settings: Settings | None = None, encoder: Encoder | None = None
+) -> Retriever:
+    """A new (uncached) ``Retriever`` on the live generation of ``index``.
+
+    ``encoder`` is re-used when the index was built with its model, so a server that swaps
+    to a new generation does not load the model again; otherwise the index's model is loaded.
+    Raises ``StoreError`` for a missing or damaged index, ``EncoderError`` for the model.
+    """
+    s = settings or Settings.load()
+    idx = open_index(Path(index) if index is not None else default_index())
+    try:
+        if encoder is not None and (encoder.model_id != idx.model_id or encoder.dim != int(idx.manifest["model"]["dim"])):
+            encoder = None
+        if encoder is None and s.mode != "sparse":
+            encoder = load_encoder(idx.model_id, s.runtime)
+        return Retriever(idx, encoder, s)
+    except BaseException:
+        idx.close()
+        raise
+
+
+def search_with(
+    retriever: Retriever,
+    queries: Sequence[str],
+    k: int = 10,
+    gemeente: str | Sequence[str] | None = None,
+    year: int | str | tuple[int | None, int | None] | None = None,
+    doc_type: str | Sequence[str] | None = None,
+    mode: str | None = None,
+) -> list[list[Hit]]:
+    """``search_many`` on a Retriever the caller holds (see ``open_searcher``)."""
+    if isinstance(queries, str):
+        raise QueryError("search_with takes a list of queries")
+    return retriever.search(list(queries), k=k, filters=Filters.make(gemeente, year, doc_type), mode=mode)
+
+
+def ask_with(
+    retriever: Retriever,
+    question: str,
+    k: int = 5,
+    gemeente: str | Sequence[str] | None = None,
+    year: int | str | tuple[int | None, int | None] | None = None,
+    doc_type: str | Sequence[str] | None = None,
+) -> Answer:
+    """``ask`` on a Retriever the caller holds (see ``open_searcher``)."""
+    from .answer import answer_question
+
+    return answer_question(retriever, question, k=k, filters=Filters.make(gemeente, year, doc_type))
+
+
+def _live_manifest(index: str | Path | None) -> tuple[Path, Path, dict[str, Any]]:
+    index_dir = Path(index) if index is not None else default_index()
+    gen = current_generation(index_dir) if index_dir.is_dir() else None
+    if gen is None:
+        raise StoreError(f"no index at {index_dir}; build one with `sdsearch index`")
+    return index_dir, gen, read_manifest(gen)
+
+
+def facets(index: str | Path | None = None) -> dict[str, Any]:
+    """What the live index holds, for filter menus: its documents, and the gemeenten, years
+    and document types with the number of documents and passages of each.
+
+    Passages are counted by the document of their first occurrence.
+    """
+    _, gen, m = _live_manifest(index)
+    docs = [d for d in m.get("documents", []) if isinstance(d, dict)]
+    try:
+        per_doc = np.bincount(np.load(gen / "meta.npz", allow_pickle=False)["passage_doc"], minlength=len(docs))
+    except (OSError, KeyError, ValueError):
+        per_doc = np.array([int(d.get("passages") or 0) for d in docs])
+    documents = [
+        {
+            "source": d.get("source"),
+            "title": d.get("title"),
+            "gemeente": d.get("gemeente"),
+            "year": d.get("year"),
+            "doc_type": d.get("doc_type"),
+            "pages": d.get("pages"),
+            "passages": int(per_doc[i]) if i < len(per_doc) else 0,
+            "content_hash": d.get("content_hash"),
+        }
+        for i, d in enumerate(docs)
+    ]
+
+    def count(key: str) -> list[dict[str, Any]]:
+        out: dict[Any, dict[str, Any]] = {}
+        for d in documents:
+            v = d[key]
+            if v is None or v == "":
+                continue
+            e = out.setdefault(v, {"value": v, "documents": 0, "passages": 0})
+            e["documents"] += 1
+            e["passages"] += d["passages"]
+        return [out[v] for v in sorted(out, key=lambda v: (str(type(v)), str(v).casefold() if isinstance(v, str) else v))]
+
+    counts = m.get("counts", {})
+    return {
+        "generation": gen.name,
+        "created": m.get("created"),
+        "model": m.get("model", {}).get("id"),
+        "passages": int(counts.get("passages", int(per_doc.sum()))),
+        "documents": documents,
+        "gemeenten": count("gemeente"),
+        "years": count("year"),
+        "types": count("doc_type"),
+    }
+
+
+def _locate_source(source: str, index: str | Path | None) -> tuple[Path, Path]:
+    index_dir, _, m = _live_manifest(index)
+    if not any(isinstance(d, dict) and d.get("source") == source for d in m.get("documents", [])):
+        raise StoreError(f"{source!r} is not a document of the index")
+    roots = m.get("corpus", {}).get("paths") or []
+    for r in roots:
+        r = Path(r)
+        for base in [r] if r.is_absolute() else [Path.cwd() / r, index_dir.resolve().parent / r]:
+            if base.is_file():  # a single file was indexed: its source is its name
+                folder = base.parent
+                if base.name != source:
+                    continue
+            elif base.is_dir():
+                folder = base
+            else:
+                continue
+            path = folder / source
+            if not os.path.lexists(path):
+                continue
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise StoreError(f"{source!r} leads outside the corpus folder (a link); it is not opened")
+            if not path.is_file():
+                raise StoreError(f"{source!r} is no longer a file in the corpus folder")
+            return path, folder
+    raise StoreError(f"the file of {source!r} is no longer in the corpus folder the index was built from")
+
+
+def source_file(source: str, index: str | Path | None = None) -> Path:
+    """The corpus file that the document ``source`` of the live index was read from.
+
+    Only documents that the index lists are found, and only inside the folders it was built
+    from (relative ones are looked up from the working directory, then beside the index
+    folder); a link that leads out of its corpus folder is refused. Raises ``StoreError``.
+    """
+    return _locate_source(source, index)[0]
+
+
+def source_document(source: str, index: str | Path | None = None, settings: Settings | None = None) -> Document:
+    """The document ``source`` of the live index, read again from its file (text, blocks,
+    pages; the extraction cache makes this quick for PDF, DOCX and HTML), so a passage can
+    be shown within its report: ``document.text[p.char_start:p.char_end] == p.text`` while
+    ``document.content_hash`` equals the one ``facets`` lists. Raises ``StoreError`` (see
+    ``source_file``) or ``IngestError`` when the file cannot be read.
+    """
+    from .ingest import load_manifest, read_document
+
+    s = settings or Settings.load()
+    path, folder = _locate_source(source, index)
+    max_bytes = int(s.max_file_mb * 2**20) if s.max_file_mb > 0 else None
+    doc, _notes = read_document(path, folder, load_manifest(folder), max_bytes=max_bytes)
+    return doc

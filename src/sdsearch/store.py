@@ -309,10 +309,16 @@ class Index:
         import faiss
 
         path = str(self.folder / "vectors.faiss")
-        try:
-            return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError:
-            return faiss.read_index(path)
+        # IO_FLAG_MMAP_IFC (FAISS >= 1.11) maps HNSW graphs and codes too, so processes that
+        # open the same generation (sdsearch serve --workers N) share one copy in the page cache.
+        for flag in (getattr(faiss, "IO_FLAG_MMAP_IFC", None), faiss.IO_FLAG_MMAP):
+            if flag is None:
+                continue
+            try:
+                return faiss.read_index(path, flag | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                pass
+        return faiss.read_index(path)
 
     @cached_property
     def vectors(self) -> np.ndarray:
