@@ -393,6 +393,22 @@ def export_model_cmd(out_dir: Path) -> None:
     click.echo(f'Load it with SentenceTransformer("{path}"); sdsearch index --model {path} builds a compatible index.')
 
 
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but loopback is reachable from other computers.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes; they share one memory-mapped index.")
+@click.option("--token", default=None, help="Require this token (Authorization: Bearer, or a login form on the page); default $SDSEARCH_TOKEN.")
+@click.option("--log-queries", is_flag=True, help="Write the query text into the request log (off: method, path, status, ms only).")
+@friendly
+def serve_cmd(index_dir: Path | None, host: str, port: int, workers: int, token: str | None, log_queries: bool) -> None:
+    """Serve a web page and a JSON API over the index, for a whole team (see README)."""
+    from . import serve
+    from .serve.server import prepare
+
+    serve.run(prepare(index_dir, host, port, workers, token, log_queries))
+
+
 @cli.command("prompt")
 @index_option
 @friendly
