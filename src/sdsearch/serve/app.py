@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__, api, render
 from . import checks, models, page
 from .engine import Engine
-from .errors import ApiError, known_error_types, to_api_error
+from .errors import ApiError, document_error, known_error_types, to_api_error
 from .guard import SESSION_COOKIE, Guard, session_value, wants_json
 from .options import MAX_K, MAX_QUERY_CHARS, ServeOptions
 
@@ -239,7 +239,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
             try:
                 return await eng.document(src)
             except known_error_types() as e:
-                return to_api_error(e) or ApiError(404, str(e))
+                return document_error(e)
 
         found = await asyncio.gather(*(one(s) for s in sorted(sources)))
         return dict(zip(sorted(sources), found, strict=True))
@@ -259,7 +259,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         try:
             doc = await eng.document(source)
         except known_error_types() as e:
-            raise (to_api_error(e) or ApiError(404, str(e))) from None
+            raise document_error(e) from None
         changed = doc.content_hash != entry.get("content_hash")
         if start is not None and end is not None and end > len(doc.text):
             raise ApiError(400, "Deze plaats ligt buiten het rapport.")
@@ -285,7 +285,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         try:
             path = await asyncio.get_running_loop().run_in_executor(None, api.source_file, source, eng.index_dir)
         except known_error_types() as e:
-            raise ApiError(404, f"Het bestand is niet beschikbaar ({e}).") from None
+            raise document_error(e) from None
         # The PDF is shown by the browser's own viewer; it gets no rights on this site.
         return FileResponse(
             path,
@@ -329,6 +329,10 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         response = RedirectResponse("/login" if opts.token else "/", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204, headers={"cache-control": "public, max-age=86400"})
 
     # -- OpenAPI and its page ------------------------------------------------------------
 

@@ -83,7 +83,7 @@ def _facet_values(facets: dict[str, Any], key: str) -> list[Any]:
     return [e["value"] for e in facets.get(key, [])]
 
 
-def _one_of(kind: str, field: str, given: str, known: Sequence[str]) -> str:
+def _one_of(kind: str, kinds: str, field: str, given: str, known: Sequence[str]) -> str:
     """``given`` in the index's spelling, or ``ApiError(400)`` naming what the index holds."""
     by_fold = {fold(v): v for v in known}
     hit = by_fold.get(fold(given))
@@ -93,7 +93,7 @@ def _one_of(kind: str, field: str, given: str, known: Sequence[str]) -> str:
     suggestion = by_fold[close[0]] if close else None
     shown = given if len(given) <= 60 else given[:57] + "…"
     if not known:
-        raise ApiError(400, f"Onbekende {kind} ‘{shown}’: de index kent geen {kind}n.", field=field, known=[])
+        raise ApiError(400, f"Onbekende {kind} ‘{shown}’: de index kent geen {kinds}.", field=field, known=[])
     message = f"Onbekende {kind} ‘{shown}’"
     message += f": bedoelde u {suggestion}?" if suggestion else "."
     message += f" De index bevat {dutch_list(list(known))}."
@@ -144,8 +144,8 @@ def check_filters(
     gemeenten = [str(v) for v in _facet_values(facets, "gemeenten")]
     types = [str(v) for v in _facet_values(facets, "types")]
     years = [int(v) for v in _facet_values(facets, "years") if isinstance(v, int)]
-    g = tuple(dict.fromkeys(_one_of("gemeente", "gemeente", v, gemeenten) for v in _split(gemeente)))
-    t = tuple(dict.fromkeys(_one_of("documentsoort", "type", v, types) for v in _split(doc_type)))
+    g = tuple(dict.fromkeys(_one_of("gemeente", "gemeenten", "gemeente", v, gemeenten) for v in _split(gemeente)))
+    t = tuple(dict.fromkeys(_one_of("documentsoort", "documentsoorten", "type", v, types) for v in _split(doc_type)))
     return Selection(g, check_year(jaar, years), t)
 
 

@@ -66,6 +66,7 @@ class Engine:
         self._retriever: Any = None
         self._swap: tuple[Any, str, dict[str, Any]] | None = None
         self._stop = False
+        self._stopped = threading.Event()  # for the watcher; only the search thread waits on _cv
         self._threads: list[threading.Thread] = []
         self.generation = ""
         self.facets: dict[str, Any] = {}
@@ -93,6 +94,7 @@ class Engine:
             self._threads.append(t)
 
     def close(self) -> None:
+        self._stopped.set()
         with self._cv:
             self._stop = True
             pending = list(self._pending)
@@ -229,9 +231,8 @@ class Engine:
     def _watch_loop(self) -> None:
         known = known_error_types()
         while True:
-            with self._cv:
-                if self._cv.wait_for(lambda: self._stop, timeout=self.poll_seconds):
-                    return
+            if self._stopped.wait(self.poll_seconds):
+                return
             try:
                 name = store.current_generation_name(self.index_dir)
             except OSError:

@@ -76,6 +76,18 @@ def to_api_error(e: BaseException) -> ApiError | None:
     return None
 
 
+def document_error(e: BaseException) -> ApiError:
+    """Why a report cannot be shown (404): its file is gone, unreadable, or lies outside the corpus."""
+    detail = " ".join(str(e).split())[:300]
+    if "outside the corpus folder" in detail:
+        return ApiError(404, "Dit rapport ligt buiten de corpusmap (een link) en wordt niet geopend.")
+    if isinstance(e, _known_errors()["IngestError"]):
+        return ApiError(404, f"Het rapport kan niet worden gelezen ({detail}).")
+    if "not a document of the index" in detail:
+        return ApiError(404, "Dit rapport staat niet in de index.")
+    return ApiError(404, "Het bestand van dit rapport staat niet meer in de corpusmap.")
+
+
 def dutch_list(items: list[str]) -> str:
     """``a, b en c``."""
     items = [str(i) for i in items]
