@@ -536,6 +536,22 @@ def export_model_cmd(out_dir: Path) -> None:
     click.echo(f'Laad het met SentenceTransformer("{path}"); `sdsearch index --model {path}` bouwt een passende index.')
 
 
+@cli.command("serve", options_metavar="[OPTIES]")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRES", help="Adres om op te luisteren; alles behalve loopback is bereikbaar vanaf andere computers.")
+@click.option("--port", type=_Count(0, 65535), default=8000, show_default=True, metavar="POORT", help="Poort om op te luisteren.")
+@click.option("--workers", type=_Count(1, 64), default=1, show_default=True, metavar="N", help="Serverprocessen; ze delen één geheugen-gemapte index.")
+@click.option("--token", default=None, metavar="TOKEN", help="Vraag dit token (Authorization: Bearer, of een inlogformulier op de pagina); standaard $SDSEARCH_TOKEN.")
+@click.option("--log-queries", is_flag=True, help="Zet de zoekvraag in het verzoeklog (standaard alleen methode, pad, status, ms).")
+@friendly
+def serve_cmd(index_dir: Path | None, host: str, port: int, workers: int, token: str | None, log_queries: bool) -> None:
+    """Een webpagina en een JSON-API over de index, voor een heel team (zie README)."""
+    from . import serve
+    from .serve.server import prepare
+
+    serve.run(prepare(index_dir, host, port, workers, token, log_queries))
+
+
 @cli.command("prompt", options_metavar="[OPTIES]")
 @index_option
 @friendly
