@@ -47,12 +47,21 @@ def build_index(
     settings: Settings | None = None,
     encoder: Encoder | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    ray: str | None = None,
 ) -> BuildReport:
     """Ingest ``paths`` (default: the bundled reports), chunk, embed and write the index atomically.
 
     See ``sdsearch.build.build_index``: unchanged passages keep their vectors, unreadable
     files are skipped and listed in the report, ``BuildError`` when nothing can be indexed.
+    ``ray="local"`` (a cluster on this machine) or a cluster address runs reading, chunking
+    and embedding on Ray (``pip install "sdsearch[ray]"``; see ``sdsearch.distributed``):
+    the same index, built in more places.
     """
+    if ray is not None:
+        from .distributed import build_index_ray
+
+        return build_index_ray(paths, index, settings, address=ray, progress=progress)
     from .build import build_index as build
 
     return build(paths, index, settings, encoder, progress)

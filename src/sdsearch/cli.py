@@ -291,8 +291,13 @@ def _count_files(paths: list[Path]) -> int:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[MAP of BESTAND]...")
 @index_option
 @click.option("--model", default=None, metavar="MODEL", help="Encoder: de meegeleverde e5 (standaard) of een sentence-transformers-naam of -map.")
+@click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADRES]",
+    help='Lees, knip en bed in op Ray: zonder ADRES een cluster op deze machine; auto, ray://host:poort of host:poort '
+    'voor een draaiend cluster (pip install "sdsearch[ray]").',
+)
 @friendly
-def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None) -> None:
+def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, ray_address: str | None) -> None:
     """Indexeer rapportbestanden of -mappen (standaard: de meegeleverde rapporten).
 
     Ongewijzigde passages houden hun vectoren; onleesbare bestanden worden overgeslagen en genoemd.
@@ -312,7 +317,7 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None
 
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        r = api.build_index(roots, target, s, progress=progress)
+        r = api.build_index(roots, target, s, progress=progress, ray=ray_address)
     finally:
         if progress is not None:
             progress.close()  # type: ignore[attr-defined]
