@@ -291,8 +291,13 @@ def _count_files(paths: list[Path]) -> int:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[MAP of BESTAND]...")
 @index_option
 @click.option("--model", default=None, metavar="MODEL", help="Encoder: de meegeleverde e5 (standaard) of een sentence-transformers-naam of -map.")
+@click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADRES]",
+    help='Lees, knip en bed in op Ray: zonder ADRES een cluster op deze machine; auto, ray://host:poort of host:poort '
+    'voor een draaiend cluster (pip install "sdsearch[ray]").',
+)
 @friendly
-def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None) -> None:
+def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, ray_address: str | None) -> None:
     """Indexeer rapportbestanden of -mappen (standaard: de meegeleverde rapporten).
 
     Ongewijzigde passages houden hun vectoren; onleesbare bestanden worden overgeslagen en genoemd.
@@ -312,7 +317,7 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, model: str | None
 
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        r = api.build_index(roots, target, s, progress=progress)
+        r = api.build_index(roots, target, s, progress=progress, ray=ray_address)
     finally:
         if progress is not None:
             progress.close()  # type: ignore[attr-defined]
@@ -534,6 +539,22 @@ def export_model_cmd(out_dir: Path) -> None:
         raise Fail(str(e)) from None
     click.echo(f"Het meegeleverde multilingual-e5-small staat nu in {path} (sentence-transformers-formaat).")
     click.echo(f'Laad het met SentenceTransformer("{path}"); `sdsearch index --model {path}` bouwt een passende index.')
+
+
+@cli.command("serve", options_metavar="[OPTIES]")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADRES", help="Adres om op te luisteren; alles behalve loopback is bereikbaar vanaf andere computers.")
+@click.option("--port", type=_Count(0, 65535), default=8000, show_default=True, metavar="POORT", help="Poort om op te luisteren.")
+@click.option("--workers", type=_Count(1, 64), default=1, show_default=True, metavar="N", help="Serverprocessen; ze delen één geheugen-gemapte index.")
+@click.option("--token", default=None, metavar="TOKEN", help="Vraag dit token (Authorization: Bearer, of een inlogformulier op de pagina); standaard $SDSEARCH_TOKEN.")
+@click.option("--log-queries", is_flag=True, help="Zet de zoekvraag in het verzoeklog (standaard alleen methode, pad, status, ms).")
+@friendly
+def serve_cmd(index_dir: Path | None, host: str, port: int, workers: int, token: str | None, log_queries: bool) -> None:
+    """Een webpagina en een JSON-API over de index, voor een heel team (zie README)."""
+    from . import serve
+    from .serve.server import prepare
+
+    serve.run(prepare(index_dir, host, port, workers, token, log_queries))
 
 
 @cli.command("prompt", options_metavar="[OPTIES]")

@@ -280,3 +280,34 @@ def colour_allowed(is_tty: bool) -> bool:
 def debug_enabled() -> bool:
     """``SDSEARCH_DEBUG``: show tracebacks of internal errors (read before settings load)."""
     return (_env("SDSEARCH_DEBUG") or "").lower() in ("1", "true", "yes", "on", "ja")
+
+
+# --- the server: settings that travel from `sdsearch serve` to its worker processes -------------
+
+SERVE_HANDOVER = "SDSEARCH_SERVE_OPTIONS"  # parent -> worker processes, not for users
+
+
+def serve_token() -> str | None:
+    """``SDSEARCH_TOKEN``: the bearer token that guards page and API, when set and not blank."""
+    return (_env("SDSEARCH_TOKEN") or "").strip() or None
+
+
+def serve_handover() -> str | None:
+    """The server options the parent process handed to a worker process (JSON), if any."""
+    return _env(SERVE_HANDOVER)
+
+
+def worker_thread_env(workers: int) -> dict[str, str]:
+    """Environment for server worker processes: one inference thread each unless the user chose.
+
+    Cores are shared out among the workers, and one worker never takes all of them (the
+    event loop and the other worker need some): on 2 cores, 1 thread per worker. The
+    encoder (``SDSEARCH_THREADS``) and FAISS (``OMP_NUM_THREADS``) read these at start.
+    """
+    env = {}
+    threads = _env("SDSEARCH_THREADS") or str(max(1, (os.cpu_count() or 1) // max(2, workers)))
+    if "SDSEARCH_THREADS" not in os.environ:
+        env["SDSEARCH_THREADS"] = threads
+    if "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = threads
+    return env
