@@ -124,7 +124,9 @@ class SparseIndex:
         indptr, indices, data = self._indptr, self._indices, self._data
         for t in ids:  # term by term, as bm25s sums them: the same float32 result
             start, end = int(indptr[t]), int(indptr[t + 1])
-            np.add.at(scores, indices[start:end], data[start:end])
+            # A term's postings name each passage once, so a plain indexed add equals bm25s's
+            # np.add.at (bit for bit) and is many times faster on long posting lists.
+            scores[indices[start:end]] += data[start:end]
         if mask is not None:
             scores *= mask.astype(np.float32)
         return scores
