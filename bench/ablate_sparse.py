@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from sdsearch.analysis import Analyzer  # noqa: E402
 from sdsearch.build import bm25_text, build_index  # noqa: E402
 from sdsearch.chunk import context_prefix  # noqa: E402
-from sdsearch.analysis import Analyzer  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
-from sdsearch.models import load_encoder  # noqa: E402
 from sdsearch.evaluate import SpanLocator, read_jsonl, run_retrieval  # noqa: E402
+from sdsearch.models import load_encoder  # noqa: E402
 from sdsearch.retrieve import Retriever  # noqa: E402
 from sdsearch.sparse import SparseIndex  # noqa: E402
 from sdsearch.store import open_index  # noqa: E402

@@ -17,7 +17,7 @@ Synthetic data, built from the real corpus so both retrievers see realistic stat
   ``api.bm25_text`` would give, minus the section path), indexed by bm25s as ``build_index``
   does.
 * **Vectors.** Every unique sentence is embedded with the real encoder
-  (``sdsearch.embed.load_encoder()``). A passage's vector is the mean of its sentences'
+  (``sdsearch.models.load_encoder()``). A passage's vector is the mean of its sentences'
   vectors plus Gaussian noise drawn with the covariance of the sentence vectors, scaled
   so that cos(mean, vector) = 0.94, then L2-normalised. 0.94 is what we measured between
   the real embedding of 96 such 3-6 sentence passages and the mean of their sentence

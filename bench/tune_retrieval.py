@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sdsearch.api import build_index  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
-from sdsearch.embed import load_encoder  # noqa: E402
 from sdsearch.evaluate import SpanLocator, read_jsonl, run_retrieval  # noqa: E402
+from sdsearch.models import load_encoder  # noqa: E402
 from sdsearch.retrieve import Retriever  # noqa: E402
 from sdsearch.store import open_index  # noqa: E402
 

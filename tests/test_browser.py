@@ -278,7 +278,7 @@ def test_screenshots_of_the_bundled_corpus(real_index: Path, playwright: Any, tm
 
 
 def _real_encoder() -> Any:
-    from sdsearch.embed import load_encoder
+    from sdsearch.models import load_encoder
 
     return load_encoder()
 

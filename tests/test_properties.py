@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sdsearch.analysis import sentence_spans
 from sdsearch.chunk import ChunkSettings, chunk, chunk_document, passage_id
 from sdsearch.ingest import IngestError, read_document
 from sdsearch.ingest.plain import parse_markdown, parse_plain
-from sdsearch.analysis import sentence_spans
 from sdsearch.types import Document
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -23,7 +23,7 @@ from .errors import FilterError, QueryError  # noqa: F401  (re-exported)
 from .models import Encoder
 from .query import QueryPlan, SpellIndex, plan, rm3_expansion
 from .store import Index, StoreError, open_index, rebuild_hint
-from .types import Hit, Location, Passage
+from .types import Hit, Passage
 from .vectors import search as vector_search
 
 MODES = ("dense", "sparse", "hybrid")
@@ -580,8 +580,3 @@ def _matched(analyzer: Analyzer, qterms: frozenset[str], text: str) -> tuple[str
         return ()
     words = dict.fromkeys(_WORD.findall(text.lower()))
     return tuple(w for w in words if _word_terms(analyzer, w) & qterms)
-
-
-def locations_of(hit: Hit) -> list[Location]:
-    """Every place a hit's text occurs: its own location first."""
-    return [hit.passage.location, *hit.passage.also_at]

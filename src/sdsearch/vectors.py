@@ -309,14 +309,3 @@ def calibrate(index: Any, x: np.ndarray, info: dict[str, Any], queries: np.ndarr
         if recall >= RECALL_TARGET or width >= top:
             return width, recall
         width = min(top, width * 2)
-
-
-def memory_bytes(n: int, dim: int, info: dict[str, Any]) -> int:
-    """Approximate size of the FAISS index for ``n`` vectors (for reports)."""
-    if is_exact(info):
-        return n * dim * 4
-    if info.get("type") == "ivf":
-        nlist = int(info.get("nlist", ivf_lists(n)))
-        return n * (int(info.get("pq_m", PQ_M)) + 8) + nlist * dim * 4 * 2 + 256 * dim * 4
-    m = int(info.get("M", HNSW_M))
-    return n * dim + n * (2 * m * 4 + 8) + int(math.ceil(n / m)) * m * 4
