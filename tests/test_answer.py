@@ -287,3 +287,35 @@ def test_change_columns_are_named_and_take_the_period_of_the_dates() -> None:
     assert col == 1
     assert statement(row, h, col, "780") == "Sociaal domein centrumtaken toevoeging 2020: 780 (x € 1.000)"
     assert choose_column(h, "Hoeveel wordt in 2020 onttrokken aan de reserve?", 4) == 2
+
+
+def test_without_a_year_asked_the_column_is_the_reports_own_year_or_latest() -> None:
+    h = header_of(HEADER)
+    assert h is not None
+    assert choose_column(h, "Wat zijn de lasten van het sociaal domein?", 4, own="Vlaardingen", own_year=2020) == 0
+    ind = header_of(INDICATORS)
+    assert ind is not None
+    # The 2020 begroting has no 2020 column here: the latest Vlaardingen column.
+    assert choose_column(ind, "Hoeveel banen had Vlaardingen?", 4, own="Vlaardingen", own_year=2020) == 3
+
+
+# --- comparing gemeenten -------------------------------------------------------------------
+
+
+def test_answer_per_gemeente_asks_each_gemeente_its_own_reports(small_index: Path) -> None:
+    from sdsearch.answer import answer_per_gemeente
+    from sdsearch.retrieve import Filters, Retriever
+    from sdsearch.store import open_index
+
+    from conftest import FakeEncoder
+
+    r = Retriever(open_index(small_index), FakeEncoder())
+    out = answer_per_gemeente(r, "Wat gebeurt er met beschermd wonen?", k=3, threshold=0.0)
+    assert list(out) == sorted(out, key=str.casefold) and set(out) == {"Maassluis", "Velsen", "Vlaardingen"}
+    for gemeente, ans in out.items():
+        assert all(h.gemeente == gemeente for h in ans.hits)
+        assert all(s.hit.gemeente == gemeente for s in ans.sentences)
+    only = answer_per_gemeente(r, "beschermd wonen", k=3, filters=Filters.make("Velsen"), threshold=0.0)
+    assert list(only) == ["Velsen"]
+    declined = answer_per_gemeente(r, "beschermd wonen", k=3, threshold=1.01)
+    assert all(not a.answered for a in declined.values())  # "geen antwoord in de rapporten van X"

@@ -115,7 +115,8 @@ def _split_groups(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
         return {}
     groups = {sp: [r for r in rows if r.get("split") == sp] for sp in SPLITS}
     out = {sp: g for sp, g in groups.items() if g}
-    out["all"] = rows
+    if len(out) > 1 or len(rows) > sum(len(g) for g in out.values()):
+        out["all"] = rows  # only when it differs from the one split shown
     return out
 
 

@@ -20,6 +20,7 @@ How an answer is found, in four explainable steps, one module each:
 
 from __future__ import annotations
 
+from .compare import answer_per_gemeente
 from .decide import CALIBRATION, Calibration, Decision, StatedAnswer, answer_question, confidence, decide
 from .question import Bag, FocusWord, QuestionInfo, analyse_question, asks_money, counted_word, coverage, question_type
 from .scoring import WEIGHTS, ScoredSentence, Weights, score_sentences
@@ -38,6 +39,7 @@ __all__ = [
     "ScoredSentence",
     "Weights",
     "analyse_question",
+    "answer_per_gemeente",
     "answer_question",
     "asks_money",
     "confidence",

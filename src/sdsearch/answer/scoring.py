@@ -326,7 +326,7 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
             c.no_data = tables.is_no_data(value)
             c.statement = tables.statement(row, h, None, value)
             continue
-        col = tables.choose_column(h, question, len(row.cells), c.hit.passage.gemeente)
+        col = tables.choose_column(h, question, len(row.cells), c.hit.passage.gemeente, c.hit.passage.year)
         c.column = col
         if col is None:
             continue

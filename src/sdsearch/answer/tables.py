@@ -131,7 +131,9 @@ def _words_match(qwords: set[str], words: set[str]) -> int:
     return sum(1 for w in words if w in qwords or any(len(q) >= 5 and q[:6] == w[:6] for q in qwords))
 
 
-def choose_column(header: Header, question: str, n_cells: int, own: str | None = None) -> int | None:
+def choose_column(
+    header: Header, question: str, n_cells: int, own: str | None = None, own_year: int | None = None
+) -> int | None:
     """The column the question addresses, or None when it names none or one the table lacks.
 
     A year named in the question must be in the label; words ("Nederland", "eind",
@@ -148,7 +150,7 @@ def choose_column(header: Header, question: str, n_cells: int, own: str | None =
     qwords = set(re.findall(r"[^\W\d_]{3,}", qf))
     # "+" and "-" (added, withdrawn) belong to the period the date columns span.
     period = set().union(*(_label_keys(lab)[0] for lab in labels))
-    best, best_score = None, 0.0
+    best, best_key = None, (0.0, False, 0)
     for i, lab in enumerate(labels):
         years, words = _label_keys(lab)
         if lab in ("+", "-"):
@@ -158,8 +160,10 @@ def choose_column(header: Header, question: str, n_cells: int, own: str | None =
         score = 2.0 * len(qyears & years) + _words_match(qwords, words)
         if own and fold(own) in words:
             score += 0.5
-        if score > best_score:
-            best, best_score = i, score
+        # Ties (no year asked): the report's own year, else the latest column.
+        key = (score, own_year in years, max(years, default=0))
+        if (score > 0 or own_year in years) and key > best_key:
+            best, best_key = i, key
     return best
 
 
