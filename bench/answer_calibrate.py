@@ -140,12 +140,16 @@ def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.array(feats), np.array(right)
 
 
-def fit_calibration(F: np.ndarray, r: np.ndarray, C: float) -> tuple[float, np.ndarray]:
+def fit_calibration(F: np.ndarray, r: np.ndarray, C: float, drop: tuple[int, ...] = ()) -> tuple[float, np.ndarray]:
+    """Logistic regression; the columns in ``drop`` are left out (their weight is 0)."""
     from sklearn.linear_model import LogisticRegression
 
+    keep = [j for j in range(F.shape[1]) if j not in drop]
     lr = LogisticRegression(C=C, max_iter=2000)
-    lr.fit(F, r)
-    return float(lr.intercept_[0]), lr.coef_[0]
+    lr.fit(F[:, keep], r)
+    coef = np.zeros(F.shape[1])
+    coef[keep] = lr.coef_[0]
+    return float(lr.intercept_[0]), coef
 
 
 def probs(F: np.ndarray, b: float, coef: np.ndarray) -> np.ndarray:
@@ -219,12 +223,18 @@ def main() -> None:
     sets = np.array([d.set for d in data])
     on_new = sets == "dev2"
 
-    def cross_cal(C: float, target: np.ndarray, use: np.ndarray) -> np.ndarray:
+    names = ("p_top", "margin", *SIGNALS)
+    # Whether the reports answer a question cannot depend on whether it was typed as keywords:
+    # the answerable head does not get that signal (every keyword question in dev happens to be
+    # answerable, so it would learn "keywords → answerable").
+    drops = {"right": (), "answerable": (names.index("keyword"),)}
+
+    def cross_cal(C: float, target: np.ndarray, use: np.ndarray, drop: tuple[int, ...] = ()) -> np.ndarray:
         p = np.zeros(len(data))
         for k in range(args.folds):
             tr = [i for i, f in enumerate(fold) if f != k and use[i]]
             te = [i for i, f in enumerate(fold) if f == k]
-            bk, ck = fit_calibration(F_oof[tr], target[tr], C)
+            bk, ck = fit_calibration(F_oof[tr], target[tr], C, drop)
             p[te] = probs(F_oof[te], bk, ck)
         return p
 
@@ -241,12 +251,12 @@ def main() -> None:
         losses = {}
         for who, use in (("all", np.ones(len(data), bool)), ("dev2", on_new)):
             for C in Cs:
-                p = cross_cal(C, target, use)
+                p = cross_cal(C, target, use, drops[name])
                 losses[(who, C)] = logloss(p[on_new], target[on_new])
         who, C = min(losses, key=losses.get)
         use = on_new if who == "dev2" else np.ones(len(data), bool)
         print(f"{name}: answers2-dev log-loss by (questions, C) " + "  ".join(f"{w}/{c:g} {v:.4f}" for (w, c), v in losses.items()) + f"  → {who}, C={C:g}")
-        heads[name] = (fit_calibration(F_oof[use], target[use], C), cross_cal(C, target, use))
+        heads[name] = (fit_calibration(F_oof[use], target[use], C, drops[name]), cross_cal(C, target, use, drops[name]))
     (b, coef), p_oof = heads["right"]
     (ba, coefa), pa_oof = heads["answerable"]
     print("reliability (out-of-fold, dev): confidence bucket → right, n")
@@ -263,7 +273,6 @@ def main() -> None:
         print(f"  t {t:.2f}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics(r_oof, answerable, pa_oof, t).items()))
     w_all = fit_weights(data, args.l2, prior)
     print("\nWeights(" + ", ".join(f"{f}={v:.3f}" for f, v in zip(FEATURES, w_all, strict=True)) + ")")
-    names = ("p_top", "margin", *SIGNALS)
     print("CALIBRATION = Calibration(intercept=" + f"{b:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coef, strict=True)) + ")")
     print("ANSWERABLE = Calibration(intercept=" + f"{ba:.3f}, " + ", ".join(f"{n}={v:.3f}" for n, v in zip(names, coefa, strict=True)) + ")")
     by_kind: dict[str, list[float]] = {}

@@ -259,7 +259,10 @@ def test_ask_dash_answers_each_stdin_line_as_one_json_object(index: Path) -> Non
     questions = "hoeveel flexwoningen telt Mrija?\n\nWanneer treedt de nieuwe Wet inburgering in werking?\n"
     r = sdsearch("ask", "-", "--json", "--index", str(index), stdin=questions)
     assert r.returncode == 0, r.stderr
-    objs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    # One object per input line; the blank line's says why it was not asked.
+    assert len(lines) == 3 and lines[1].get("error") and lines[1]["answer"] is None
+    objs = [o for o in lines if not o.get("error")]
     assert [o["question"] for o in objs] == ["hoeveel flexwoningen telt Mrija?", "Wanneer treedt de nieuwe Wet inburgering in werking?"]
     assert objs[0]["answer_span"] == "387"
     assert objs[0]["citations"][0]["gemeente"] == "Vlaardingen"

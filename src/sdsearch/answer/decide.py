@@ -91,11 +91,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.669, p_top=6.283, margin=-0.317, context=-2.999, cover=2.049, low_cover=-2.281, hard_missing=-2.476, soft_missing=-3.687, top_missing=0.215, mismatch=-1.136, no_data=-0.162, keyword=0.568)
+CALIBRATION = Calibration(intercept=-0.669, p_top=6.289, margin=-0.316, context=-3.002, cover=2.045, low_cover=-2.275, hard_missing=-2.468, soft_missing=-3.693, top_missing=0.212, mismatch=-1.147, no_data=-0.164, keyword=0.570)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=0.721, p_top=4.738, margin=-0.792, context=0.136, cover=1.495, low_cover=0.687, hard_missing=-3.910, soft_missing=0.239, top_missing=0.477, mismatch=-3.415, no_data=-0.658, keyword=1.333)
+ANSWERABLE = Calibration(intercept=0.752, p_top=4.691, margin=-0.804, context=0.341, cover=1.428, low_cover=0.620, hard_missing=-4.030, soft_missing=0.227, top_missing=0.456, mismatch=-3.534, no_data=-0.675, keyword=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range
