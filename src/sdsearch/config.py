@@ -89,8 +89,9 @@ class Settings:
     # Results: passages per search, passages an answer is drawn from.
     k: int = 10
     ask_k: int = 5
-    # Answering: minimum confidence to state an answer.
-    answer_threshold: float = 0.35
+    # Answering: the minimum P(answerable) to state an answer, else "geen duidelijk antwoord"
+    # (fitted on dev questions by bench/answer_calibrate.py; answer.decide.ANSWER_THRESHOLD).
+    answer_threshold: float = 0.65
     # Ingest: files larger than this many megabytes are skipped with a reason (0: no limit).
     max_file_mb: float = 50.0
     # Cache extracted PDF/DOCX/HTML text by content hash (under cache_dir).

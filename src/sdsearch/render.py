@@ -253,7 +253,9 @@ def format_answer_eval(rep: Any, misses: int = 15) -> str:
     if wrong and misses > 0:
         lines.append(f"  {len(wrong)} missers (goud | gegeven antwoord | plek van de goudzin onder de kandidaten):")
         for r in wrong[:misses]:
-            got = r.get("answer") or "—"
+            got = r.get("answer") or (
+                f"(geen antwoord; kandidaat {r['candidate'][:80]!r}, zekerheid {r.get('confidence', 0.0):.2f})" if r.get("candidate") else "—"
+            )
             rank = r.get("gold_rank")
             lines.append(
                 f"    {r['id']:<6} {' '.join(clean(r['question']).split())[:60]}\n"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..config import Settings
 from ..retrieve import Filters, Retriever
 from ..types import Answer, AnswerSentence, Hit
 from .question import QuestionInfo, is_keyword_query
@@ -100,16 +101,13 @@ ANSWERABLE = Calibration(intercept=0.752, p_top=4.691, margin=-0.804, context=0.
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range
 # (0.60-0.70) where out-of-fold no-answer precision and recall on dev are both highest
-# (bench/answer_calibrate.py). ``Settings.answer_threshold``, when set, takes its place.
-ANSWER_THRESHOLD = 0.65
+# (bench/answer_calibrate.py). Its one home is ``Settings.answer_threshold``.
+ANSWER_THRESHOLD = Settings.answer_threshold
 
 
 def _threshold(retriever: Retriever) -> float:
-    s = retriever.settings
-    default = type(s)().origin("answer_threshold") if hasattr(s, "origin") else None
-    if default is not None and s.origin("answer_threshold") == default:
-        return ANSWER_THRESHOLD  # not set by the user: the fitted threshold
-    return float(s.answer_threshold)
+    """``Settings.answer_threshold``: the fitted ANSWER_THRESHOLD unless a user set another."""
+    return float(retriever.settings.answer_threshold)
 
 
 @dataclass
