@@ -123,7 +123,7 @@ async def run_load(
                     status, headers, body = await asyncio.wait_for(c.get(raw), timeout=30)
                     ok = status == 200 and body.startswith(b'{"query": ')
                     why = "" if ok else f"HTTP {status}: {body[:120]!r}"
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as e:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as e:
                     ok, why, headers = False, f"{type(e).__name__}: {e}", {}
                     await c.close()
                 dt = (time.perf_counter() - t0) * 1000
@@ -269,6 +269,48 @@ def generation(index: Path) -> str:
     return (index / "CURRENT").read_text().split("\n", 1)[0].strip()
 
 
+def rebuild_phase(
+    server: Server, size: str, index: Path, workdir: Path, workers: int, a: argparse.Namespace, queries: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Load with ``--rebuild-clients`` clients while a build writes a new generation into the
+    served folder; until every client has been answered by the new one (or the time limit)."""
+    old = generation(index)
+    log = open(workdir / f"rebuild-{size}-{workers}.log", "w")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    builder: dict[str, Any] = {}
+
+    def until(gens: list[list[str]]) -> bool:
+        proc = builder.get("proc")
+        if proc is None or proc.poll() is None:
+            return False
+        new = generation(index)
+        builder.setdefault("done", time.perf_counter())
+        return new != old and all(g and g[-1] == new for g in gens) and time.perf_counter() - builder["done"] > 1
+
+    async def with_rebuild() -> dict[str, Any]:
+        task = asyncio.create_task(
+            run_load(server.port, a.rebuild_clients, a.seconds, a.max_requests * 10, queries, until=until, limit=a.rebuild_limit)
+        )
+        await asyncio.sleep(3.0)  # the 2 s warm-up, then one second of load before the build starts
+        builder["proc"] = subprocess.Popen(rebuild_command(size, index, workdir), env=env, stdout=log, stderr=log)
+        return await task
+
+    t0 = time.perf_counter()
+    r = asyncio.run(with_rebuild())
+    proc = builder["proc"]
+    if proc.poll() is None:
+        proc.wait()
+    log.close()
+    new = generation(index)
+    seen = sorted({g for gs in r["generations"] for g in gs})
+    note = (
+        f"{size}, {workers} worker(s), rebuild: build exit {proc.returncode}, {time.perf_counter() - t0:.0f} s under load; "
+        f"generations answered: {len(seen)} ({'old and new' if old in seen and new in seen else ', '.join(seen)}); "
+        f"every client ended on the new one: {all(g and g[-1] == new for g in r['generations'])}; errors {r['errors']}"
+    )
+    return r, note
+
+
 # -- report --------------------------------------------------------------------------------
 
 
@@ -320,41 +362,10 @@ def main() -> None:
                     f"(anonymous {mem['anon']:.0f}, file-backed {mem['file']:.0f}), PSS {mem['pss']:.0f} MB"
                 )
                 if not a.no_rebuild:
-                    old = generation(index)
-                    log = open(workdir / f"rebuild-{size}-{workers}.log", "w")
-                    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-                    builder: dict[str, Any] = {}
-
-                    def until(gens: list[list[str]], old: str = old) -> bool:
-                        proc = builder.get("proc")
-                        if proc is None or proc.poll() is None:
-                            return False
-                        new = generation(index)
-                        builder.setdefault("done", time.perf_counter())
-                        return new != old and all(g and g[-1] == new for g in gens) and time.perf_counter() - builder["done"] > 1
-
-                    async def with_rebuild() -> dict[str, Any]:
-                        task = asyncio.create_task(
-                            run_load(server.port, a.rebuild_clients, a.seconds, a.max_requests * 10, queries, until=until, limit=a.rebuild_limit)
-                        )
-                        await asyncio.sleep(3.0)  # warm-up, then one second of load before the build starts
-                        builder["proc"] = subprocess.Popen(rebuild_command(size, index, workdir), env=env, stdout=log, stderr=log)
-                        return await task
-
-                    t0 = time.perf_counter()
-                    r = asyncio.run(with_rebuild())
-                    proc = builder["proc"]
-                    if proc.poll() is None:
-                        proc.wait()
-                    new = generation(index)
+                    r, note = rebuild_phase(server, size, index, workdir, workers, a, queries)
                     rows.append(row(size, workers, "rebuild + swap", r))
                     print(rows[-1], file=sys.stderr, flush=True)
-                    seen = sorted({g for gs in r["generations"] for g in gs})
-                    notes.append(
-                        f"{size}, {workers} worker(s), rebuild: build exit {proc.returncode}, {time.perf_counter() - t0:.0f} s under load; "
-                        f"generations answered: {len(seen)} ({'old and new' if old in seen and new in seen else ', '.join(seen)}); "
-                        f"every client ended on the new one: {all(g and g[-1] == new for g in r['generations'])}; errors {r['errors']}"
-                    )
+                    notes.append(note)
                     for e in r["error_examples"]:
                         notes.append(f"{size}/{workers}w rebuild error: {e}")
             finally:

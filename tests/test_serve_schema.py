@@ -31,7 +31,7 @@ def test_schemathesis_finds_no_failures(tmp_path: Path) -> None:
         r = subprocess.run(
             [*schemathesis_command(), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "25",
              "--seed", "20261125", "--generation-deterministic", "--max-time", "120", "--no-color", "--workers", "1"],
-            capture_output=True, text=True, timeout=240,
+            capture_output=True, text=True, timeout=240, cwd=tmp_path,
         )
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-6000:]
