@@ -102,7 +102,7 @@ class Client:
 
 async def run_load(
     port: int, clients: int, seconds: float, max_requests: int, queries: list[str], warmup: float = 2.0,
-    until: Any = None, limit: float | None = None,
+    until: Any = None, limit: float | None = None, server_cpu: Any = None,
 ) -> dict[str, Any]:
     """Closed-loop load; ``until(seen)`` (optional) ends it early once it returns True."""
     raws = [request_bytes(q, 10) for q in queries]
@@ -123,7 +123,7 @@ async def run_load(
                     status, headers, body = await asyncio.wait_for(c.get(raw), timeout=30)
                     ok = status == 200 and body.startswith(b'{"query": ')
                     why = "" if ok else f"HTTP {status}: {body[:120]!r}"
-                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as e:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as e:
                     ok, why, headers = False, f"{type(e).__name__}: {e}", {}
                     await c.close()
                 dt = (time.perf_counter() - t0) * 1000
@@ -142,6 +142,7 @@ async def run_load(
     tasks = [asyncio.create_task(one(ci)) for ci in range(clients)]
     await asyncio.sleep(warmup)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
+    s0 = server_cpu() if server_cpu else 0.0
     state["measuring"] = True
     t0 = time.perf_counter()
     deadline = t0 + (limit if limit is not None else seconds)
@@ -153,6 +154,7 @@ async def run_load(
             break
     state["stop"] = True
     elapsed = time.perf_counter() - t0
+    s1 = server_cpu() if server_cpu else 0.0
     await asyncio.gather(*tasks, return_exceptions=True)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     lat.sort()
@@ -173,6 +175,7 @@ async def run_load(
         "errors": len(errors),
         "error_examples": sorted(set(errors))[:3],
         "client_cpu_s": (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime),
+        "server_cpu_ms": (s1 - s0) * 1000 / max(1, len(lat)),
         "generations": gens,
     }
 
@@ -224,6 +227,18 @@ class Server:
                 time.sleep(0.3)
         raise SystemExit("server did not start in time")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its workers so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in [self.proc.pid] + children(self.proc.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
     def memory(self) -> dict[str, float]:
         """RSS, anonymous RSS and PSS (shared pages split among their users) of the serving processes, MB."""
         pids = [self.proc.pid] + children(self.proc.pid)
@@ -269,13 +284,57 @@ def generation(index: Path) -> str:
     return (index / "CURRENT").read_text().split("\n", 1)[0].strip()
 
 
+def rebuild_phase(
+    server: Server, size: str, index: Path, workdir: Path, workers: int, a: argparse.Namespace, queries: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Load with ``--rebuild-clients`` clients while a build writes a new generation into the
+    served folder; until every client has been answered by the new one (or the time limit)."""
+    old = generation(index)
+    log = open(workdir / f"rebuild-{size}-{workers}.log", "w")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    builder: dict[str, Any] = {}
+
+    def until(gens: list[list[str]]) -> bool:
+        proc = builder.get("proc")
+        if proc is None or proc.poll() is None:
+            return False
+        new = generation(index)
+        builder.setdefault("done", time.perf_counter())
+        return new != old and all(g and g[-1] == new for g in gens) and time.perf_counter() - builder["done"] > 1
+
+    async def with_rebuild() -> dict[str, Any]:
+        task = asyncio.create_task(
+            run_load(server.port, a.rebuild_clients, a.seconds, a.max_requests * 10, queries, until=until, limit=a.rebuild_limit,
+                     server_cpu=server.cpu_seconds)
+        )
+        await asyncio.sleep(3.0)  # the 2 s warm-up, then one second of load before the build starts
+        builder["proc"] = subprocess.Popen(rebuild_command(size, index, workdir), env=env, stdout=log, stderr=log)
+        return await task
+
+    t0 = time.perf_counter()
+    r = asyncio.run(with_rebuild())
+    proc = builder["proc"]
+    if proc.poll() is None:
+        proc.wait()
+    log.close()
+    new = generation(index)
+    seen = sorted({g for gs in r["generations"] for g in gs})
+    note = (
+        f"{size}, {workers} worker(s), rebuild: build exit {proc.returncode}, {time.perf_counter() - t0:.0f} s under load; "
+        f"generations answered: {len(seen)} ({'old and new' if old in seen and new in seen else ', '.join(seen)}); "
+        f"every client ended on the new one: {all(g and g[-1] == new for g in r['generations'])}; errors {r['errors']}"
+    )
+    return r, note
+
+
 # -- report --------------------------------------------------------------------------------
 
 
 def row(size: str, workers: int, phase: str, r: dict[str, Any]) -> str:
     return (
         f"| {size} | {workers} | {phase} | {r['clients']} | {r['requests']} | {r['throughput']:.1f} "
-        f"| {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | {r['errors']} | {r['client_cpu_s'] / r['seconds'] * 100:.0f}% |"
+        f"| {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['max']:.0f} | {r['errors']} "
+        f"| {r['server_cpu_ms']:.1f} | {r['client_cpu_s'] / r['seconds'] * 100:.0f}% |"
     )
 
 
@@ -309,7 +368,7 @@ def main() -> None:
                 started = server.wait()
                 print(f"{size}, {workers} worker(s): up in {started:.1f} s", file=sys.stderr, flush=True)
                 for clients in [int(c) for c in a.clients.split(",")]:
-                    r = asyncio.run(run_load(server.port, clients, a.seconds, a.max_requests, queries))
+                    r = asyncio.run(run_load(server.port, clients, a.seconds, a.max_requests, queries, server_cpu=server.cpu_seconds))
                     rows.append(row(size, workers, "steady", r))
                     print(rows[-1], file=sys.stderr, flush=True)
                     for e in r["error_examples"]:
@@ -320,41 +379,10 @@ def main() -> None:
                     f"(anonymous {mem['anon']:.0f}, file-backed {mem['file']:.0f}), PSS {mem['pss']:.0f} MB"
                 )
                 if not a.no_rebuild:
-                    old = generation(index)
-                    log = open(workdir / f"rebuild-{size}-{workers}.log", "w")
-                    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-                    builder: dict[str, Any] = {}
-
-                    def until(gens: list[list[str]], old: str = old) -> bool:
-                        proc = builder.get("proc")
-                        if proc is None or proc.poll() is None:
-                            return False
-                        new = generation(index)
-                        builder.setdefault("done", time.perf_counter())
-                        return new != old and all(g and g[-1] == new for g in gens) and time.perf_counter() - builder["done"] > 1
-
-                    async def with_rebuild() -> dict[str, Any]:
-                        task = asyncio.create_task(
-                            run_load(server.port, a.rebuild_clients, a.seconds, a.max_requests * 10, queries, until=until, limit=a.rebuild_limit)
-                        )
-                        await asyncio.sleep(3.0)  # warm-up, then one second of load before the build starts
-                        builder["proc"] = subprocess.Popen(rebuild_command(size, index, workdir), env=env, stdout=log, stderr=log)
-                        return await task
-
-                    t0 = time.perf_counter()
-                    r = asyncio.run(with_rebuild())
-                    proc = builder["proc"]
-                    if proc.poll() is None:
-                        proc.wait()
-                    new = generation(index)
+                    r, note = rebuild_phase(server, size, index, workdir, workers, a, queries)
                     rows.append(row(size, workers, "rebuild + swap", r))
                     print(rows[-1], file=sys.stderr, flush=True)
-                    seen = sorted({g for gs in r["generations"] for g in gs})
-                    notes.append(
-                        f"{size}, {workers} worker(s), rebuild: build exit {proc.returncode}, {time.perf_counter() - t0:.0f} s under load; "
-                        f"generations answered: {len(seen)} ({'old and new' if old in seen and new in seen else ', '.join(seen)}); "
-                        f"every client ended on the new one: {all(g and g[-1] == new for g in r['generations'])}; errors {r['errors']}"
-                    )
+                    notes.append(note)
                     for e in r["error_examples"]:
                         notes.append(f"{size}/{workers}w rebuild error: {e}")
             finally:
@@ -368,9 +396,12 @@ def main() -> None:
         f"`python bench/serve_load.py --sizes {a.sizes} --workers {a.workers} --clients {a.clients} --seconds {a.seconds:g}`\n\n"
         f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} (other jobs on the machine make it pessimistic).\n\n"
         "`GET /api/search?q=<eval question>&k=10` (hybrid, query encoding included), closed loop, keep-alive, after a 2 s warm-up; "
-        "latencies in ms as the client saw them; client CPU is the load generator's share of one core (it runs on the same cores).\n\n"
-        "| index | workers | phase | clients | requests | searches/s | p50 | p95 | p99 | max | errors | client CPU |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+        "latencies in ms as the client saw them. Server CPU is the CPU time (user + system) of the server's processes per "
+        "answered search: it hardly depends on what else runs, so 2000 / server CPU estimates what two idle cores could answer. "
+        "Client CPU is the load generator's share of one core (it runs on the same cores). In the rebuild rows the server CPU "
+        "includes opening the new generation, but not the build (another process).\n\n"
+        "| index | workers | phase | clients | requests | searches/s | p50 | p95 | p99 | max | errors | server CPU ms/search | client CPU |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     )
     print(out)
     res = ROOT / "bench" / "results"

@@ -20,19 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from sdsearch import api, render
+from sdsearch.config import Settings
+from sdsearch.serve import create_app, models
+from sdsearch.serve.checks import check_filters
+from sdsearch.serve.errors import ApiError
+from sdsearch.serve.options import ServeOptions
 
 from conftest import ROOT, SMALL_CORPUS, FakeEncoder, write_corpus
-
-fastapi = pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from sdsearch import api, render  # noqa: E402
-from sdsearch.config import Settings  # noqa: E402
-from sdsearch.serve import create_app  # noqa: E402
-from sdsearch.serve import models  # noqa: E402
-from sdsearch.serve.checks import check_filters  # noqa: E402
-from sdsearch.serve.errors import ApiError  # noqa: E402
-from sdsearch.serve.options import ServeOptions  # noqa: E402
 
 HOSTILE = (
     "Beschermd wonen <script>alert('xss-kop')</script>\n"

@@ -147,7 +147,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         doc_type: Soorten = None,
     ) -> Response:
         checks.check_query(q)
-        sel = checks.check_filters(eng.facets, gemeente, jaar, doc_type)
+        sel = _api_filters(eng.facets, gemeente, jaar, doc_type)
         res = await run("search", q, k, sel)
         return Response(render.hits_json(q, res.value), media_type="application/json", headers={"x-sdsearch-generation": res.generation})
 
@@ -161,7 +161,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         doc_type: Soorten = None,
     ) -> Response:
         checks.check_query(q)
-        sel = checks.check_filters(eng.facets, gemeente, jaar, doc_type)
+        sel = _api_filters(eng.facets, gemeente, jaar, doc_type)
         res = await run("ask", q, k, sel)
         return Response(render.answer_json(res.value), media_type="application/json", headers={"x-sdsearch-generation": res.generation})
 
@@ -399,6 +399,13 @@ def info_object(facets: dict[str, Any]) -> dict[str, Any]:
         "documents": [{k: d.get(k) for k in keep} for d in facets.get("documents", [])],
         **{k: facets.get(k, []) for k in ("gemeenten", "years", "types")},
     }
+
+
+def _api_filters(facets: dict[str, Any], gemeente: list[str] | None, jaar: str | None, doc_type: list[str] | None) -> checks.Selection:
+    checks.no_blank("gemeente", gemeente)
+    checks.no_blank("jaar", jaar)
+    checks.no_blank("type", doc_type)
+    return checks.check_filters(facets, gemeente, jaar, doc_type)
 
 
 def _page_k(raw: str | None) -> int:

@@ -130,6 +130,15 @@ def check_year(given: str | None, years: Sequence[int]) -> str | None:
     raise ApiError(400, message, field="jaar", known=[str(y) for y in held], suggestion=suggestion)
 
 
+def no_blank(name: str, values: Iterable[str] | str | None) -> None:
+    """The API takes no empty filter values (leave the parameter out); the page's form does."""
+    if values is None:
+        return
+    for v in [values] if isinstance(values, str) else values:
+        if not str(v).strip():
+            raise ApiError(400, f"Lege waarde voor {name}: laat de parameter weg om niet op {name} te filteren.", field=name)
+
+
 def check_filters(
     facets: dict[str, Any],
     gemeente: Iterable[str] | str | None = None,
