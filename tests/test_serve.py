@@ -204,6 +204,8 @@ def test_near_miss_check_is_a_plain_function() -> None:
         ({"q": "wmo", "k": "101"}, "k moet"),
         ({"q": "wmo", "k": "veel"}, "k moet"),
         ({"q": "wmo", "k": "1e9"}, "k moet"),
+        ({"q": "wmo", "k": "1\x85"}, "k moet"),  # int parsing would forgive Unicode white space
+        ({"q": "wmo", "k": " 3"}, "k moet"),
         ({"q": "wmo", "jaar": "2" * 60}, "Jaar niet begrepen"),
     ],
 )

@@ -125,8 +125,6 @@ class Filters:
                 asked = f"{self.year_min}" if self.year_min == self.year_max else f"{self.year_min or ''}–{self.year_max or ''}"
                 held_years = ", ".join(map(str, years)) or "geen"
                 return f"geen documenten uit {asked} in de index; jaren in de index: {held_years}"
-        if not any(self.matches(d) for d in documents):
-            return f"geen document in de index voldoet aan alle filters samen ({self.describe()})"
         return None
 
     def describe(self) -> str:
@@ -273,6 +271,9 @@ class Retriever:
         why = filters.unknown(self.index.documents)
         if why:
             raise FilterError(why)
+        if not any(filters.matches(d) for d in self.index.documents):
+            # Every value exists, only not together: an empty result, said once (not an error).
+            log.warning("geen document in de index voldoet aan alle filters samen (%s)", filters.describe())
         ok_docs = np.array([filters.matches(d) for d in self.index.documents], dtype=bool)
         if ok_docs.size == 0:
             return np.zeros(len(self.index), dtype=bool)

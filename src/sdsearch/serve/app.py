@@ -140,6 +140,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
     @app.get("/api/search", summary="Zoeken: gerangschikte passages met bronvermelding", response_model=None,
              responses={200: {"model": models.SearchResult, "description": "Hetzelfde object als `sdsearch search --json`"}, **ERRORS})
     async def api_search(
+        request: Request,
         q: QueryText,
         k: Annotated[int, Query(ge=1, le=MAX_K, description="Aantal passages (1-100)")] = 10,
         gemeente: Gemeenten = None,
@@ -147,6 +148,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         doc_type: Soorten = None,
     ) -> Response:
         checks.check_query(q)
+        _strict_k(request)
         sel = _api_filters(eng.facets, gemeente, jaar, doc_type)
         res = await run("search", q, k, sel)
         return Response(render.hits_json(q, res.value), media_type="application/json", headers={"x-sdsearch-generation": res.generation})
@@ -154,6 +156,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
     @app.get("/api/ask", summary="Vragen: het antwoord met zijn bronnen", response_model=None,
              responses={200: {"model": models.AskResult, "description": "Hetzelfde object als `sdsearch ask --json`"}, **ERRORS})
     async def api_ask(
+        request: Request,
         q: QueryText,
         k: Annotated[int, Query(ge=1, le=MAX_K, description="Aantal bronpassages (1-100)")] = 5,
         gemeente: Gemeenten = None,
@@ -161,6 +164,7 @@ def create_app(options: ServeOptions | None = None, encoder: Any = None, engine:
         doc_type: Soorten = None,
     ) -> Response:
         checks.check_query(q)
+        _strict_k(request)
         sel = _api_filters(eng.facets, gemeente, jaar, doc_type)
         res = await run("ask", q, k, sel)
         return Response(render.answer_json(res.value), media_type="application/json", headers={"x-sdsearch-generation": res.generation})
@@ -406,6 +410,14 @@ def _api_filters(facets: dict[str, Any], gemeente: list[str] | None, jaar: str |
     checks.no_blank("jaar", jaar)
     checks.no_blank("type", doc_type)
     return checks.check_filters(facets, gemeente, jaar, doc_type)
+
+
+def _strict_k(request: Request) -> None:
+    """``k`` as written: ASCII digits only (the framework's int parsing forgives spaces and
+    other Unicode white space around it, which the schema does not allow)."""
+    raw = request.query_params.get("k")
+    if raw is not None and not (raw.isascii() and raw.isdigit()):
+        raise ApiError(400, f"k moet een geheel getal van 1 tot en met {MAX_K} zijn.", field="k")
 
 
 def _page_k(raw: str | None) -> int:
