@@ -29,8 +29,8 @@ def test_schemathesis_finds_no_failures(tmp_path: Path) -> None:
     build(serve_corpus(tmp_path), tmp_path / "index")
     with LiveServer(tmp_path / "index") as url:
         r = subprocess.run(
-            [*schemathesis_command(), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "25",
-             "--seed", "20261125", "--generation-deterministic", "--max-time", "120", "--no-color", "--workers", "1"],
+            [*schemathesis_command(), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "100",
+             "--seed", "20261125", "--generation-deterministic", "--no-color", "--workers", "1"],
             capture_output=True, text=True, timeout=240, cwd=tmp_path,
         )
     out = r.stdout + r.stderr
