@@ -217,6 +217,7 @@ def _spacy_sentences(nlp, text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@pytest.mark.slow  # loads spaCy, NLTK or wordfreq for the agreement check
 def test_tokens_and_sentences_agree_with_spacy_on_the_reports(spacy_nl) -> None:
     texts = _report_texts()
     assert len(texts) > 1000
@@ -228,6 +229,7 @@ def test_tokens_and_sentences_agree_with_spacy_on_the_reports(spacy_nl) -> None:
         assert sentence_spans(text) == _spacy_sentences(spacy_nl, text), p.name
 
 
+@pytest.mark.slow  # loads spaCy, NLTK or wordfreq for the agreement check
 def test_tokens_and_sentences_agree_with_spacy_on_odd_text(spacy_nl) -> None:
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies
@@ -247,6 +249,7 @@ def test_tokens_and_sentences_agree_with_spacy_on_odd_text(spacy_nl) -> None:
     check()
 
 
+@pytest.mark.slow  # loads spaCy, NLTK or wordfreq for the agreement check
 def test_stems_agree_with_nltk() -> None:
     snowball = pytest.importorskip("nltk.stem.snowball")
     nltk_stem = snowball.SnowballStemmer("dutch").stem
@@ -256,6 +259,7 @@ def test_stems_agree_with_nltk() -> None:
     assert [w for w in sorted(words) if stem(w) != nltk_stem(w)] == []
 
 
+@pytest.mark.slow  # loads spaCy, NLTK or wordfreq for the agreement check
 def test_data_files_are_what_spacy_and_wordfreq_give() -> None:
     pytest.importorskip("spacy")
     pytest.importorskip("wordfreq")

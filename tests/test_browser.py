@@ -20,7 +20,7 @@ import pytest
 from conftest import CORPUS
 from test_serve import LiveServer, build, serve_corpus
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # a real browser: not in the fast tier
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -249,6 +249,7 @@ def rust_ids(tok, texts):
     return out
 
 
+@pytest.mark.slow  # builds the real 250k-piece tokenizer
 def test_compact_tokenizer_is_the_same_tokenizer(compact_tok):
     parts = e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE)
     assert parts is not None
@@ -257,6 +258,7 @@ def test_compact_tokenizer_is_the_same_tokenizer(compact_tok):
     assert json.loads(rebuilt.to_str()) == json.loads((compact_tok / "tokenizer.json").read_text())
 
 
+@pytest.mark.slow  # builds the real 250k-piece tokenizer
 def test_python_twin_matches_rust_on_fuzz(compact_tok, tok):
     py = e5_tok.PyUnigram(*e5_tok.read_compact(compact_tok / e5_tok.COMPACT_FILE))
     texts = fuzz_strings(3000)
@@ -297,6 +299,7 @@ def test_python_twin_refuses_what_it_cannot_vouch_for(compact_tok):
     assert py.ids("query: beschermd wonen") is not None
 
 
+@pytest.mark.slow  # builds the real 250k-piece tokenizer
 def test_compact_file_is_checked(tmp_path, tok):
     tok.save(str(tmp_path / "tokenizer.json"))
     (tmp_path / e5_tok.COMPACT_FILE).write_bytes(b"garbage")
@@ -313,6 +316,7 @@ def test_compact_file_is_checked(tmp_path, tok):
     assert e5_tok.write_compact(other) is None and not (other / e5_tok.COMPACT_FILE).exists()
 
 
+@pytest.mark.slow  # builds the real 250k-piece tokenizer
 def test_nfkc_agrees_on_unicode_3_2(tok):
     """Every character the twin accepts normalises the same in Python and in Rust."""
     import unicodedata

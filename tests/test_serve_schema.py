@@ -25,6 +25,7 @@ def schemathesis_command() -> list[str]:
     return [str(exe)] if exe.exists() else [shutil.which("schemathesis") or "schemathesis"]
 
 
+@pytest.mark.slow  # a fuzzing run against a live server
 def test_schemathesis_finds_no_failures(tmp_path: Path) -> None:
     build(serve_corpus(tmp_path), tmp_path / "index")
     with LiveServer(tmp_path / "index") as url:
