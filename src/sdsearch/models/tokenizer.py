@@ -246,7 +246,7 @@ class PyUnigram:
 
     def __init__(self, header: dict, pieces: list[str], scores: list[float],
                  max_tokens: int = MAX_TOKENS) -> None:
-        self._id = dict(zip(pieces, range(len(pieces))))  # duplicates: the last wins, as in Rust
+        self._id = dict(zip(pieces, range(len(pieces)), strict=True))  # duplicates: the last wins, as in Rust
         self._score = scores
         self._unk = int(header["unk"])
         self._unk_score = min(scores) - UNK_PENALTY
