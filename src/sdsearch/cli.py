@@ -445,12 +445,13 @@ def info_cmd(index_dir: Path | None, verify: bool, json_out: bool) -> None:
         click.echo(clean(f"  {d['source']}  [{meta}]  {d.get('passages')} passages"))
         origin = d.get("meta_origin") or {}
         if origin:
-            click.echo(clean("      herkomst: " + "; ".join(f"{k} uit {v}" for k, v in origin.items())))
+            label = {"gemeente": "gemeente", "year": "jaar", "doc_type": "type", "title": "titel"}
+            click.echo(clean("      herkomst: " + "; ".join(f"{label.get(k, k)} uit {v}" for k, v in origin.items())))
     for sk in m.get("corpus", {}).get("skipped", []):
         click.echo(clean(f"  overgeslagen: {sk['source']}: {sk['reason']}"))
     click.echo("instellingen (waarde — herkomst):")
     for row in settings:
-        click.echo(clean(f"  {row['name']:<24} {row['value']!s:<28} {row['origin']}"))
+        click.echo(clean(f"  {row['name']:<24} {row['value']!s}  — {row['origin']}"))
     if verify:
         click.echo("controle:     alle bestanden kloppen met hun controlesom")
 
