@@ -63,7 +63,7 @@ class Settings:
     candidates: int = 100
     # Hybrid only: lift passages of a gemeente the query names, as a fraction of the top score.
     gemeente_boost: float = 0.2
-    # Query-adaptive retrieval (sdsearch.query; bench/tune_adaptive.py, docs/retrieval.md).
+    # Query-adaptive retrieval (sdsearch.query; bench/tune_adaptive.py, README "Retrieval quality").
     # Off: every query is searched as before 0.2. Each part below was kept only where it
     # gained on the test split of every eval set; a value of 0 switches that part off.
     adaptive: bool = True

@@ -4,7 +4,7 @@
 questions, numbers, names) and says how to search it: the dense weight of the fusion, the
 weighted BM25 terms, and the sub-questions of a long multi-part question. Everything here
 is cheap string work; the Retriever does the searching (``retrieve.py``). Which parts are
-on by default, and why, is measured in bench/tune_adaptive.py (docs/retrieval.md).
+on by default, and why, is measured in bench/tune_adaptive.py (README, "Retrieval quality").
 """
 
 from __future__ import annotations
