@@ -52,7 +52,7 @@ def test_relevant_passages_are_judged_against_the_index(small_corpus: Path, smal
 
 
 def test_missing_span_is_a_clear_error(small_corpus: Path) -> None:
-    with pytest.raises(EvalError, match="span not found"):
+    with pytest.raises(EvalError, match="fragment niet gevonden"):
         SpanLocator(small_corpus).find("vlaardingen-jaarstukken-2023.txt", "deze zin staat er niet")
 
 
@@ -75,7 +75,7 @@ def test_eval_runner_reports_ir_measures_and_misses(tmp_path: Path, small_corpus
     assert first[0] == "q1" and first[1] == "Q0" and first[3] == "1"
 
 
-@pytest.mark.parametrize("content, message", [("{not json", "not valid JSON"), ("", "holds no items"), ("[1, 2]", "JSON object")])
+@pytest.mark.parametrize("content, message", [("{not json", "geen geldige JSON"), ("", "bevat geen vragen"), ("[1, 2]", "JSON-object")])
 def test_bad_eval_files_fail_clearly(tmp_path: Path, content: str, message: str) -> None:
     f = tmp_path / "bad.jsonl"
     f.write_text(content, encoding="utf-8")
@@ -99,9 +99,9 @@ def test_select_split_keeps_one_split_and_refuses_sets_without_one() -> None:
     assert [i["id"] for i in select_split(items, "dev")] == ["a", "c"]
     assert [i["id"] for i in select_split(items, "test")] == ["b"]
     assert select_split(items, None) == items and select_split(items, "all") == items
-    with pytest.raises(EvalError, match="no 'split' field"):
+    with pytest.raises(EvalError, match="geen veld 'split'"):
         select_split([{"id": "a"}], "dev")
-    with pytest.raises(EvalError, match="dev, test or all"):
+    with pytest.raises(EvalError, match="dev, test of all"):
         select_split(items, "train")
 
 

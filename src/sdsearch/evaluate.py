@@ -72,9 +72,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
-        raise EvalError(f"cannot read eval file {path}: {e.strerror}") from None
+        raise EvalError(f"kan evaluatiebestand {path} niet lezen: {e.strerror}") from None
     except UnicodeDecodeError:
-        raise EvalError(f"eval file {path} is not UTF-8") from None
+        raise EvalError(f"evaluatiebestand {path} is geen UTF-8") from None
     items = []
     for n, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -82,12 +82,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         try:
             item = json.loads(line)
         except ValueError as e:
-            raise EvalError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            raise EvalError(f"{path}:{n}: geen geldige JSON ({e.msg})") from None
         if not isinstance(item, dict):
-            raise EvalError(f"{path}:{n}: each line must be a JSON object")
+            raise EvalError(f"{path}:{n}: elke regel moet een JSON-object zijn")
         items.append(item)
     if not items:
-        raise EvalError(f"eval file {path} holds no items")
+        raise EvalError(f"evaluatiebestand {path} bevat geen vragen")
     return items
 
 
@@ -103,9 +103,9 @@ def select_split(items: list[dict[str, Any]], split: str | None) -> list[dict[st
     if split in (None, "all"):
         return items
     if split not in SPLITS:
-        raise EvalError(f"split must be dev, test or all, not {split!r}")
+        raise EvalError(f"split moet dev, test of all zijn, niet {split!r}")
     if not any("split" in it for it in items):
-        raise EvalError(f"split={split!r} asked, but the eval items carry no 'split' field")
+        raise EvalError(f"split={split!r} gevraagd, maar de vragen hebben geen veld 'split'")
     return [it for it in items if it.get("split") == split]
 
 
@@ -132,11 +132,11 @@ class SpanLocator:
         if source not in self._texts:
             path = self.corpus / source
             if not path.is_file():
-                raise EvalError(f"eval names {source!r}, which is not in {self.corpus}")
+                raise EvalError(f"de evaluatieset noemt {source!r}, dat niet in {self.corpus} staat")
             try:
                 doc, _ = read_document(path, self.corpus, self._manifest)
             except IngestError as e:
-                raise EvalError(f"cannot read {source}: {e}") from None
+                raise EvalError(f"kan {source} niet lezen: {e}") from None
             self._texts[source] = doc.text
         return self._texts[source]
 
@@ -144,7 +144,7 @@ class SpanLocator:
         text = self.text(source)
         start = text.find(span)
         if start < 0:
-            raise EvalError(f"span not found in {source}: {span[:60]!r}")
+            raise EvalError(f"fragment niet gevonden in {source}: {span[:60]!r}")
         return Span(source, start, start + len(span))
 
 
@@ -213,12 +213,12 @@ def run_retrieval(retriever: Retriever, items: list[dict[str, Any]], locator: Sp
     for n, item in enumerate(items, start=1):
         qid = str(item.get("id") or n)
         if qid in seen_ids:
-            raise EvalError(f"duplicate eval id {qid!r}")
+            raise EvalError(f"dubbele vraag-id {qid!r}")
         seen_ids.add(qid)
         query = item.get("query")
         rel = item.get("relevant")
         if not isinstance(query, str) or not query.strip() or not isinstance(rel, list) or not rel:
-            raise EvalError(f"eval item {qid}: needs a non-empty 'query' and a 'relevant' list")
+            raise EvalError(f"vraag {qid}: heeft een niet-lege 'query' en een lijst 'relevant' nodig")
         spans = [locator.find(r["source"], r["span"]) for r in rel]
         relevant = locations.relevant(spans)
         for pid in sorted(relevant):
@@ -281,7 +281,7 @@ def _gold_places(item: dict[str, Any], qid: str) -> list[tuple[str, str, str]]:
     for p in [item, *(item.get("also") or [])]:
         src, ctx, ans = p.get("source"), p.get("context"), p.get("answer")
         if not all(isinstance(x, str) and x for x in (src, ctx, ans)):
-            raise EvalError(f"answer item {qid}: an answer needs 'source', 'context' and 'answer'")
+            raise EvalError(f"antwoordvraag {qid}: een antwoord heeft 'source', 'context' en 'answer' nodig")
         places.append((src, ctx, ans))
     return places
 
@@ -391,11 +391,11 @@ def run_answers(retriever: Retriever, items: list[dict[str, Any]], locator: Span
     for n, item in enumerate(items, start=1):
         qid = str(item.get("id") or n)
         if qid in seen:
-            raise EvalError(f"duplicate eval id {qid!r}")
+            raise EvalError(f"dubbele vraag-id {qid!r}")
         seen.add(qid)
         question = item.get("question")
         if not isinstance(question, str) or not question.strip():
-            raise EvalError(f"answer item {qid}: needs a 'question'")
+            raise EvalError(f"antwoordvraag {qid}: heeft een 'question' nodig")
         gold = item.get("answer")
         d = decide(retriever, question)
         ans = d.answer
@@ -451,14 +451,14 @@ def run_eval(retriever: Retriever, path: Path, corpus: Path, mode: str | None = 
     """
     items = select_split(read_jsonl(path), split)
     if not items:
-        raise EvalError(f"{path}: no items in split {split!r}")
+        raise EvalError(f"{path}: geen vragen in split {split!r}")
     locator = SpanLocator(corpus)
     if all("query" in it for it in items):
         return run_retrieval(retriever, items, locator, mode)
     if all("question" in it for it in items):
         metrics, rows = run_answers(retriever, items, locator)
         return _answer_report(mode or retriever.settings.mode, rows, metrics)
-    raise EvalError(f"{path}: items need either 'query' + 'relevant' (retrieval) or 'question' (answers)")
+    raise EvalError(f"{path}: vragen hebben 'query' + 'relevant' (zoeken) of 'question' (antwoorden) nodig")
 
 
 def write_trec_run(report: EvalReport, path: Path, tag: str = "sdsearch") -> None:

@@ -117,7 +117,7 @@ class Engine:
             if before == after == facets["generation"]:
                 return retriever, facets["generation"], facets
             retriever.index.close()  # a build swapped again while we opened: open the newer one
-        raise api.StoreError(f"the index at {self.index_dir} keeps changing; try again when the builds have finished")
+        raise api.StoreError(f"de index in {self.index_dir} verandert steeds; probeer het opnieuw als het bouwen klaar is")
 
     def _install(self, retriever: Any, generation: str, facets: dict[str, Any]) -> None:
         api.search_with(retriever, [WARM_QUERY], k=10)  # maps the files and fills caches before traffic
@@ -191,7 +191,7 @@ class Engine:
                 try:
                     self._install(*swap)
                 except Exception as e:  # a new generation that fails its warm-up: keep the old one
-                    log.warning("new index %s not taken into use: %s", swap[1], e)
+                    log.warning("nieuwe index %s niet in gebruik genomen: %s", swap[1], e)
                     self._failed_generation = swap[1]
             if not batch:
                 if self._stop:
@@ -243,11 +243,11 @@ class Engine:
             try:
                 opened = self._open(self._retriever.encoder)
             except known as e:
-                log.warning("new index %s cannot be opened (%s); the previous one stays in use", name, e)
+                log.warning("nieuwe index %s kan niet worden geopend (%s); de vorige blijft in gebruik", name, e)
                 self._failed_generation = name
                 continue
             except Exception as e:  # never let the watcher die
-                log.warning("new index %s cannot be opened (%s: %s); the previous one stays in use", name, type(e).__name__, e)
+                log.warning("nieuwe index %s kan niet worden geopend (%s: %s); de vorige blijft in gebruik", name, type(e).__name__, e)
                 self._failed_generation = name
                 continue
             log.info("opened index %s in %.2f s", opened[1], time.perf_counter() - t0)
