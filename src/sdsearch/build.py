@@ -96,14 +96,20 @@ def read(roots: Sequence[Path], s: Settings) -> IngestReport:
         report = ingest(roots, max_file_mb=s.max_file_mb if s.max_file_mb > 0 else None, extract_cache=s.extract_cache)
     except IngestError as e:
         raise BuildError(str(e)) from None
-    if not report.documents:
-        where = ", ".join(map(str, roots))
-        if report.skipped:
-            why = "; ".join(f"{src}: {reason}" for src, reason in report.skipped[:5])
-            more = f" (en nog {len(report.skipped) - 5})" if len(report.skipped) > 5 else ""
-            raise BuildError(f"geen leesbare documenten in {where}; overgeslagen: {why}{more}")
-        raise BuildError(f"geen leesbare documenten in {where} (ondersteund: {', '.join(sorted(READERS))})")
+    check_readable(report, roots)
     return report
+
+
+def check_readable(report: IngestReport, roots: Sequence[Path]) -> None:
+    """``BuildError`` when nothing could be read: one line naming the skipped files and why."""
+    if report.documents:
+        return
+    where = ", ".join(map(str, roots))
+    if report.skipped:
+        why = "; ".join(f"{src}: {reason}" for src, reason in report.skipped[:5])
+        more = f" (en nog {len(report.skipped) - 5})" if len(report.skipped) > 5 else ""
+        raise BuildError(f"geen leesbare documenten in {where}; overgeslagen: {why}{more}")
+    raise BuildError(f"geen leesbare documenten in {where} (ondersteund: {', '.join(sorted(READERS))})")
 
 
 def chunk_settings(s: Settings) -> ChunkSettings:

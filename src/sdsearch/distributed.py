@@ -283,9 +283,7 @@ def read_and_chunk(ray: Any, roots: Sequence[Path], s: Settings, retries: int = 
         notes += rep.notes
         chunks += passages
     report = IngestReport(docs, skipped, notes)
-    if not docs:
-        _build.read(roots, s)  # nothing readable: the local step raises the same BuildError, naming why
-        raise BuildError(f"geen leesbare documenten in {', '.join(map(str, roots))}")
+    _build.check_readable(report, roots)  # nothing readable: the local build's one line, naming why
     return report, dedupe(chunks)
 
 
