@@ -43,7 +43,7 @@ import numpy as np
 
 from . import __version__
 from .errors import StoreError  # noqa: F401  (re-exported)
-from .files import atomic_write_bytes, fsync_dir
+from .files import atomic_write_bytes, fsync_dir, sha256_file
 from .sparse import SparseIndex
 from .types import Passage
 
@@ -55,14 +55,6 @@ _GEN_NAME = re.compile(r"^gen-[0-9A-Za-z_-]{1,80}$")
 # Above this total size, load checks file sizes only; `sdsearch info --verify` hashes everything.
 _HASH_ON_LOAD_LIMIT = 256 * 1024 * 1024
 DATA_FILES = ("passages.jsonl", "passages.offsets.npy", "vectors.npy", "vectors.faiss", "meta.npz")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_tree(path: Path) -> None:
@@ -218,7 +210,7 @@ def write_index(root: Path, data: IndexData) -> Path:
         for path in sorted(tmp.rglob("*")):
             if path.is_file():
                 rel = path.relative_to(tmp).as_posix()
-                files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+                files[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
         manifest = {
             "format_version": FORMAT_VERSION,
             "sdsearch_version": __version__,
@@ -459,7 +451,7 @@ def verify_files(folder: Path, manifest: dict[str, Any], full: bool) -> None:
             raise StoreError(f"indexbestand {rel} ontbreekt; {rebuild_hint(folder)}")
         if path.stat().st_size != info["size"]:
             raise StoreError(f"indexbestand {rel} is ingekort of gewijzigd (andere grootte); {rebuild_hint(folder)}")
-        if full and _sha256(path) != info["sha256"]:
+        if full and sha256_file(path) != info["sha256"]:
             raise StoreError(f"indexbestand {rel} is beschadigd (controlesom wijkt af); {rebuild_hint(folder)}")
 
 

@@ -8,11 +8,12 @@ SentencePiece vocabulary with its per-codepoint normalisation table.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..files import sha256_file  # noqa: F401  (re-exported for models.cache)
 
 QK = 32  # Q4_0 block size
 WEIGHTS_FILE = "e5-small-q4.bin"
@@ -33,14 +34,6 @@ def weights_path() -> Path | None:
         if p.is_file():
             return p
     return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
