@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..analysis import fold as _fold
+from ..retrieve import Filters
 from .errors import ApiError, dutch_list
 from .options import MAX_K, MAX_QUERY_CHARS
 
@@ -28,9 +29,9 @@ _YEAR = re.compile(r"\s*(\d{4})?\s*(?:(-|–|\.\.|t/m)\s*(\d{4})?)?\s*")
 
 
 def fold(text: str) -> str:
-    """Lower case without accents or surrounding space: "Súdwest-Fryslân " → "sudwest-fryslan"."""
-    decomposed = unicodedata.normalize("NFKD", str(text).strip().casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """The library's folding (``analysis.fold``) of a trimmed value, so the server accepts
+    exactly the spellings the retriever's filters match."""
+    return _fold(str(text).strip())
 
 
 def check_query(q: str | None) -> str:
@@ -172,17 +173,5 @@ def describe(sel: Selection) -> str:
 
 def documents_matching(facets: dict[str, Any], sel: Selection) -> int:
     """How many documents of the index the filters together select (each alone selects some)."""
-    m = _YEAR.fullmatch(sel.year) if sel.year else None
-    lo = int(m.group(1)) if m and m.group(1) else None
-    hi = (int(m.group(3)) if m.group(3) else (lo if not m.group(2) else None)) if m else None
-    n = 0
-    for d in facets.get("documents", []):
-        if sel.gemeente and d.get("gemeente") not in sel.gemeente:
-            continue
-        if sel.doc_type and d.get("doc_type") not in sel.doc_type:
-            continue
-        y = d.get("year")
-        if m and (y is None or (lo is not None and y < lo) or (hi is not None and y > hi)):
-            continue
-        n += 1
-    return n
+    filters = Filters.make(**sel.kwargs())
+    return sum(1 for d in facets.get("documents", []) if filters.matches(d))
