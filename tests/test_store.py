@@ -245,3 +245,34 @@ def test_other_format_is_refused_with_one_line(small_index: Path, change, words:
         open_index(small_index)
     msg = str(e.value)
     assert words in msg and "\n" not in msg and "sdsearch index" in msg
+
+
+def test_build_writes_vectors_into_the_new_generation_with_the_same_bytes(
+    small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build fills a memory-mapped ``vectors.npy`` inside the new generation's temporary
+    folder (no in-memory copy of every vector); the file is what ``np.save`` would write."""
+    import numpy as np
+
+    from sdsearch import build
+
+    seen = []
+    real_plan = build.plan_embedding
+
+    def plan(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        p = real_plan(*a, **kw)
+        seen.append(p.vectors)
+        return p
+
+    monkeypatch.setattr(build, "plan_embedding", plan)
+    (small_corpus / "nieuw.txt").write_text("Pleegzorg\nPleegzorg is een noodzakelijke schakel.\n", encoding="utf-8")
+    build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    gen = current_generation(small_index)
+    assert isinstance(seen[0], np.memmap) and Path(seen[0].filename).parent.name == f".tmp-{gen.name}"
+    vecs = np.load(gen / "vectors.npy", allow_pickle=False)
+    saved = Path(small_index / "copy.npy")
+    np.save(saved, vecs, allow_pickle=False)
+    assert saved.read_bytes() == (gen / "vectors.npy").read_bytes()
+    saved.unlink()
+    assert open_index(small_index, verify=True)  # every checksum holds
+    assert not [p for p in small_index.iterdir() if p.name.startswith(".tmp-")]

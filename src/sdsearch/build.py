@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,16 @@ from .errors import BuildError, IngestError, StoreError
 from .ingest import READERS, IngestReport, ingest
 from .models import Encoder, load_encoder
 from .sparse import SparseIndex
-from .store import BuildLock, IndexData, current_generation, open_index, read_manifest, write_index
+from .store import (
+    BuildLock,
+    IndexData,
+    current_generation,
+    new_generation,
+    open_index,
+    read_manifest,
+    vector_file,
+    write_index,
+)
 from .types import Document, Passage
 
 log = logging.getLogger(__name__)
@@ -152,12 +162,20 @@ def previous_vectors(index_dir: Path, model_id: str, dim: int) -> tuple[dict[byt
         return {}, None, {}
 
 
-def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s: Settings) -> EmbedPlan:
-    """The embedded text and key of each passage; vectors of unchanged text copied from the live index."""
+def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s: Settings, tmp: Path | None = None) -> EmbedPlan:
+    """The embedded text and key of each passage; vectors of unchanged text copied from the live index.
+
+    With ``tmp`` (the new generation's folder, ``store.new_generation``) the vectors live in
+    its memory-mapped ``vectors.npy`` (10M × 384 float32 = 15 GB stays on disk, not in
+    memory); without, in one array in memory.
+    """
     old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim)
     texts = [embed_text(p, s.embed_headings) for p in passages]
     keys = [embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
-    vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
+    if tmp is None:
+        vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
+    else:
+        vectors = vector_file(tmp, len(passages), enc.dim)
     todo = []
     for i, key in enumerate(keys):
         j = old_keys.get(key)
@@ -314,10 +332,15 @@ def build_index(
             fingerprint = ""
         passages = chunk_documents(report.documents, s)
         enc = encoder or load_encoder(s.model, s.runtime, threads=s.threads, variant=s.e5_variant)
-        plan = plan_embedding(passages, enc, index_dir, s)
-        t_embed = time.perf_counter()
-        embed(plan, enc, progress)
-        embed_seconds = time.perf_counter() - t_embed
-        data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint)
-        write_index(index_dir, data)
+        tmp = new_generation(index_dir)  # the vectors are written into the new generation as they come
+        try:
+            plan = plan_embedding(passages, enc, index_dir, s, tmp)
+            t_embed = time.perf_counter()
+            embed(plan, enc, progress)
+            embed_seconds = time.perf_counter() - t_embed
+            data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_index(index_dir, data, tmp)
     return summarize(index_dir, report, passages, plan, t0, embed_seconds)

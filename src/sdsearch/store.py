@@ -178,20 +178,45 @@ class IndexData:
     embed_keys: np.ndarray | None = None  # (n,) bytes: hash of each passage's embedded text, for re-use
 
 
-def write_index(root: Path, data: IndexData) -> Path:
+def new_generation(root: Path) -> Path:
+    """A fresh temporary folder (``.tmp-gen-<stamp>``) for the next generation of ``root``.
+
+    The caller holds the ``BuildLock``. A build may put ``vectors.npy`` there before
+    ``write_index`` (``vector_file``); ``write_index`` renames the folder into place, and a
+    build that dies leaves it for the next build to remove.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
+    tmp = root / f".tmp-gen-{stamp}"
+    tmp.mkdir()
+    return tmp
+
+
+def vector_file(tmp: Path, n: int, dim: int) -> np.ndarray:
+    """``vectors.npy`` of the generation being written in ``tmp``, memory-mapped for writing:
+    the build fills it in place (no float32 copy of every vector in memory) and
+    ``write_index`` keeps it as it is. Same bytes as ``np.save`` of the same array."""
+    return np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+
+
+def _is_file_of(vectors: np.ndarray, path: Path) -> bool:
+    filename = getattr(vectors, "filename", None)
+    return isinstance(vectors, np.memmap) and filename is not None and Path(filename).resolve() == path.resolve()
+
+
+def write_index(root: Path, data: IndexData, tmp: Path | None = None) -> Path:
     """Write ``data`` as a new generation of ``root`` and make it live; returns its folder.
 
-    The caller holds the ``BuildLock``. Older generations are pruned (the one that was
-    live until now is kept, so searches that opened it keep working).
+    The caller holds the ``BuildLock``. ``tmp``: the folder from ``new_generation`` when
+    the build already wrote ``vectors.npy`` there (``data.vectors`` is then its map);
+    by default a new one. On failure ``tmp`` is removed. Older generations are pruned
+    (the one that was live until now is kept, so searches that opened it keep working).
     """
     import faiss
 
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
-    name = f"gen-{stamp}"
-    tmp = root / f".tmp-{name}"
-    tmp.mkdir()
     try:
+        tmp = new_generation(root) if tmp is None else tmp
+        name = tmp.name.removeprefix(".tmp-")
         offsets = np.zeros(len(data.passages) + 1, dtype=np.int64)
         with open(tmp / "passages.jsonl", "wb") as f:
             for i, p in enumerate(data.passages):
@@ -199,7 +224,10 @@ def write_index(root: Path, data: IndexData) -> Path:
                 f.write(line)
                 offsets[i + 1] = offsets[i] + len(line)
         np.save(tmp / "passages.offsets.npy", offsets, allow_pickle=False)
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32), allow_pickle=False)
+        if _is_file_of(data.vectors, tmp / "vectors.npy"):
+            data.vectors.flush()  # the build filled it in place
+        else:
+            np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32), allow_pickle=False)
         faiss.write_index(data.faiss_index, str(tmp / "vectors.faiss"))
         meta = {"passage_doc": data.passage_doc.astype(np.int32), "extra_doc_pairs": data.extra_doc_pairs.astype(np.int32)}
         if data.embed_keys is not None:
@@ -229,7 +257,8 @@ def write_index(root: Path, data: IndexData) -> Path:
         pointer = f"{name}\nmanifest-sha256 {hashlib.sha256(manifest_bytes).hexdigest()}\n"
         atomic_write_bytes(root / CURRENT, pointer.encode("utf-8"))
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(root, keep={name, previous})
     return root / name
