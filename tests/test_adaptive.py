@@ -20,7 +20,7 @@ LONG = (
     "mensen die uit Oekraïne zijn gevlucht. Kan het college aangeven hoeveel tijdelijke woningen daar zijn "
     "geplaatst? Welke onderwijsvoorzieningen zijn in die wijk beschikbaar voor de kinderen?"
 )
-OFF = dict(adaptive=True, dense_weight_long=0.4, subquestion_weight=0.0, prf_weight=0.0, spell_correct=False)
+OFF = dict(adaptive=True, dense_weight_long=0.4, subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0)
 
 
 @pytest.fixture

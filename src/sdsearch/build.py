@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .abbrev import mine as mine_abbreviations
 from .analysis import Analyzer
 from .chunk import ChunkSettings, chunk, context_prefix
 from .config import Settings, default_corpus, default_index
@@ -243,6 +244,7 @@ def assemble(
     docs = report.documents
     faiss_index, factory, faiss_info = vector_index(plan.vectors)
     sparse = sparse_index(passages, s, analyzer)
+    abbreviations = mine_abbreviations([p.text for p in passages])
     doc_no = {d.source: i for i, d in enumerate(docs)}
     passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
     extra = np.array(
@@ -262,6 +264,7 @@ def assemble(
         "analyzer": analyzer.settings(),
         "bm25": sparse.settings(),
         "faiss": faiss_info,
+        "abbreviations": {"defined": len(abbreviations.long_forms), "initials": len(abbreviations.initials)},
         "corpus": {
             "paths": [str(r) for r in roots],
             "fingerprint": fingerprint,
@@ -280,6 +283,7 @@ def assemble(
         extra_doc_pairs=extra,
         embed_keys=np.array(plan.keys, dtype="S32"),
         manifest=manifest,
+        abbreviations=abbreviations.to_json(),
     )
 
 

@@ -83,6 +83,11 @@ class Settings:
     prf_weight: float = 0.2
     # Short queries: correct BM25 terms the index does not hold to a known term one edit away.
     spell_correct: bool = True
+    # Abbreviations learned from the indexed text (sdsearch.abbrev): BM25 weight of each term
+    # of the long form a query's short form stands for, and of the short form of a long form
+    # it spells out (0: off); abbrev_dense also writes the long form into the dense query.
+    abbrev_weight: float = 0.5
+    abbrev_dense: bool = True
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
@@ -202,7 +207,7 @@ class Settings:
             raise ConfigError("threads moet 0 (automatisch) of meer zijn")
         if self.bm25_k1 < 0 or not 0.0 <= self.bm25_b <= 1.0:
             raise ConfigError("bm25_k1 moet 0 of meer zijn en bm25_b tussen 0 en 1 liggen")
-        for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight"):
+        for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight", "abbrev_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
         if self.long_query_words < 1 or self.short_query_words < 0 or self.prf_docs < 0 or self.prf_terms < 0:

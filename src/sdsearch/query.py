@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .abbrev import Abbreviations, Expansion, expansions
 from .analysis import Analyzer
 from .config import Settings
 
@@ -66,6 +67,10 @@ class QueryPlan:
     # Long multi-part questions: the questions on their own (empty when not split).
     subquestions: tuple[str, ...] = ()
     corrected: tuple[tuple[str, str], ...] = ()  # (term, replacement) for the log
+    # Abbreviations expanded: (short form, long form) for the log.
+    expanded: tuple[tuple[str, str], ...] = ()
+    # The text the encoder reads when it differs from the query (long forms written in).
+    dense_text: str | None = None
 
 
 def profile(query: str, analyzer: Analyzer) -> QueryProfile:
@@ -146,8 +151,10 @@ def plan(
     settings: Settings,
     index: TermIndex | None = None,
     spell: SpellIndex | None = None,
+    abbreviations: Abbreviations | None = None,
 ) -> QueryPlan:
-    """How to search ``query``: dense weight, weighted BM25 terms, sub-questions."""
+    """How to search ``query``: dense weight, weighted BM25 terms, sub-questions, and the long
+    forms of the abbreviations it uses (``abbreviations``: learned from the index's text)."""
     terms = analyzer.terms(query)
     if not settings.adaptive:
         return QueryPlan("normal", settings.dense_weight, dict(Counter(terms)))
@@ -155,13 +162,40 @@ def plan(
     kind = prof.kind(settings)
     weight = {"long": settings.dense_weight_long, "short": settings.dense_weight_short}.get(kind, settings.dense_weight)
     fixed: list[tuple[str, str]] = []
+    exp = expansions(query, abbreviations, analyzer.tokens(query)) if abbreviations and settings.abbrev_weight > 0 else []
     if kind == "long" and settings.long_boilerplate:
         kept = [t for t in terms if t not in BOILERPLATE]
         terms = kept or terms
     if kind == "short" and settings.spell_correct and index is not None and spell is not None:
-        terms, fixed = correct(terms, index, spell, analyzer)
+        # A known short form is no typo: it is expanded below, not corrected.
+        known = {t for e in exp if e.direction == "long" for t in analyzer.terms(e.short)}
+        kept = [t for t in terms if t in known]
+        terms, fixed = correct([t for t in terms if t not in known], index, spell, analyzer)
+        terms += kept
+    weighted: dict[str, float] = dict(Counter(terms))
+    for e in exp:
+        for t in dict.fromkeys(analyzer.terms(e.long if e.direction == "long" else e.short)):
+            weighted[t] = weighted.get(t, 0.0) + settings.abbrev_weight
+    dense_text = with_long_forms(query, exp) if exp and settings.abbrev_dense else None
     subs = subquestions(query) if kind == "long" and settings.subquestion_weight > 0 else ()
-    return QueryPlan(kind, weight, dict(Counter(terms)), subs, tuple(fixed))
+    expanded = tuple((e.short, e.long if e.direction == "long" else e.short) for e in exp)
+    return QueryPlan(kind, weight, weighted, subs, tuple(fixed), expanded, dense_text)
+
+
+def with_long_forms(query: str, exp: Sequence[Expansion]) -> str:
+    """``query`` with each short form's long form written after it: "bw velsen" → "bw (beschermd
+    wonen) velsen"; the short forms of spelled-out long forms are added at the end."""
+    out = query
+    for e in exp:
+        if e.direction != "long":
+            continue
+        m = re.search(rf"(?<![\w-]){re.escape(e.short)}(?![\w])", out, flags=re.IGNORECASE)
+        if m:
+            out = f"{out[: m.end()]} ({e.long}){out[m.end():]}"
+        else:
+            out = f"{out} ({e.long})"
+    shorts = [e.short.upper() for e in exp if e.direction == "short"]
+    return f"{out} ({', '.join(shorts)})" if shorts else out
 
 
 def rm3_expansion(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .abbrev import Abbreviations
 from .analysis import ANALYZER_VERSION, Analyzer, fold
 from .config import Settings
 from .errors import FilterError, QueryError  # noqa: F401  (re-exported)
@@ -234,6 +235,8 @@ class Retriever:
         self._shingle_cache: dict[int, frozenset[str]] = {}
         self._terms_cache: dict[int, list[str]] = {}
         self._spell: SpellIndex | None = None
+        # Learned from the index's own text at build time (sdsearch.abbrev); none in older indexes.
+        self.abbreviations = Abbreviations.from_json(index.abbreviations)
         # The other documents a repeated passage occurs in, looked up per candidate when ranking.
         self._extra_docs: dict[int, list[int]] = {}
         for passage, doc in index.extra_doc_pairs.tolist():
@@ -358,9 +361,11 @@ class Retriever:
             if self._spell is None:
                 self._spell = SpellIndex(self.index.sparse.vocabulary())
             spell = self._spell
-        p = plan(query, self.analyzer, s, self.index.sparse, spell)
+        p = plan(query, self.analyzer, s, self.index.sparse, spell, self.abbreviations)
         if p.corrected:
             log.debug("zoektermen verbeterd: %s", ", ".join(f"{a} → {b}" for a, b in p.corrected))
+        if p.expanded:
+            log.debug("afkortingen uitgebreid: %s", ", ".join(f"{a} → {b}" for a, b in p.expanded))
         return p
 
     def _bm25(self, terms: dict[str, float], mask: np.ndarray | None) -> np.ndarray | None:
@@ -451,7 +456,7 @@ class Retriever:
         plans = [self.plan(q) for q in queries]
         # Sub-questions are searched next to the whole question (hybrid only), in one batch.
         subs = [p.subquestions if mode == "hybrid" else () for p in plans]
-        texts = list(queries) + [sq for qs in subs for sq in qs]
+        texts = [p.dense_text or q for p, q in zip(plans, queries, strict=True)] + [sq for qs in subs for sq in qs]
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in texts]
         if mode in ("dense", "hybrid"):
             if self.encoder is None:

@@ -55,6 +55,8 @@ _GEN_NAME = re.compile(r"^gen-[0-9A-Za-z_-]{1,80}$")
 # Above this total size, load checks file sizes only; `sdsearch info --verify` hashes everything.
 _HASH_ON_LOAD_LIMIT = 256 * 1024 * 1024
 DATA_FILES = ("passages.jsonl", "passages.offsets.npy", "vectors.npy", "vectors.faiss", "meta.npz")
+# Optional: abbreviations learned from the text (sdsearch.abbrev); an index without it searches without.
+ABBREVIATIONS_FILE = "abbreviations.json"
 
 
 def _fsync_tree(path: Path) -> None:
@@ -176,6 +178,7 @@ class IndexData:
     extra_doc_pairs: np.ndarray  # (m, 2) int32: (passage, document) for the other locations
     manifest: dict[str, Any] = field(default_factory=dict)
     embed_keys: np.ndarray | None = None  # (n,) bytes: hash of each passage's embedded text, for re-use
+    abbreviations: dict[str, Any] | None = None  # learned from the text (abbrev.mine(...).to_json())
 
 
 def new_generation(root: Path) -> Path:
@@ -234,6 +237,8 @@ def write_index(root: Path, data: IndexData, tmp: Path | None = None) -> Path:
             meta["embed_keys"] = data.embed_keys
         np.savez(tmp / "meta.npz", **meta)
         data.sparse.save(tmp / "bm25")
+        if data.abbreviations is not None:
+            (tmp / ABBREVIATIONS_FILE).write_bytes(json.dumps(data.abbreviations, ensure_ascii=False).encode("utf-8"))
         files = {}
         for path in sorted(tmp.rglob("*")):
             if path.is_file():
@@ -422,6 +427,17 @@ class Index:
     @cached_property
     def sparse(self) -> SparseIndex:
         return SparseIndex.load(self.folder / "bm25", mmap=True)
+
+    @cached_property
+    def abbreviations(self) -> dict[str, Any]:
+        """The learned abbreviations as stored (read on first use; ``{}`` when the index has none)."""
+        if ABBREVIATIONS_FILE not in self.manifest.get("files", {}):
+            return {}
+        try:
+            data = json.loads((self.folder / ABBREVIATIONS_FILE).read_bytes().decode("utf-8"))
+        except (OSError, ValueError):  # pruned by a later build, or damaged: search without
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def use_sparse(self, sparse: SparseIndex) -> None:
         """Search with another sparse index over the same passages (ablations and experiments)."""
