@@ -176,3 +176,26 @@ def test_a_damaged_abbreviations_file_is_found_on_load(abbrev_index: Path) -> No
     path.write_bytes(raw.replace(b"pgb", b"xyz"))  # same size, other bytes
     with pytest.raises(StoreError, match="abbreviations.json"):
         open_index(abbrev_index)
+
+
+def test_the_default_index_from_before_abbreviations_is_rebuilt(tmp_path: Path, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdsearch import api
+
+    corpus = write_corpus(tmp_path / "corpus", ABBREV_CORPUS)
+    s = Settings(corpus=corpus, index=tmp_path / "index")
+    real = build.assemble
+
+    def old_assemble(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        data = real(*a, **k)
+        data.manifest.pop("abbreviations")
+        return replace(data, abbreviations=None)
+
+    monkeypatch.setattr(build, "assemble", old_assemble)
+    build_index([corpus], s.index, s, encoder=fake_encoder)
+    monkeypatch.setattr(build, "assemble", real)
+    monkeypatch.setattr(api, "build_index", lambda paths, index, settings: build_index(paths, index, settings, encoder=fake_encoder))
+    api.ensure_default_index(s)
+    assert ABBREVIATIONS_FILE in open_index(s.index).manifest["files"]
+    before = current_generation(s.index)
+    api.ensure_default_index(s)  # current now: left alone
+    assert current_generation(s.index) == before

@@ -94,7 +94,8 @@ def ensure_default_index(settings: Settings) -> Path:
             manifest = {}
         recorded = manifest.get("corpus", {})
         same_corpus = [str(corpus)] == recorded.get("paths") or [str(corpus.resolve())] == recorded.get("paths")
-        analyzer_current = manifest.get("analyzer") == Analyzer().settings()
+        # An index from before 0.2's learned abbreviations (no "abbreviations" entry) is rebuilt too.
+        analyzer_current = manifest.get("analyzer") == Analyzer().settings() and "abbreviations" in manifest
         from .build import corpus_fingerprint
 
         if not same_corpus or (analyzer_current and recorded.get("fingerprint") == corpus_fingerprint([corpus])):
