@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import fold, stopwords
+from .analysis import fold, stem, stopwords
 
 FILE = "abbreviations.json"
 FORMAT = 1
@@ -240,6 +240,7 @@ def mine_initials(texts: Iterable[str], exclude: set[str] | None = None) -> dict
     stop = stopwords()
     counts: Counter[tuple[str, str]] = Counter()
     names: set[tuple[str, str]] = set()
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
     lower_words: set[str] = set()
     used: set[str] = set()  # every word as the text writes it, folded ("Wmo", "GR" → "wmo", "gr")
     for text in texts:
@@ -247,12 +248,16 @@ def mine_initials(texts: Iterable[str], exclude: set[str] | None = None) -> dict
         lower_words.update(w for w in words if w.islower())
         used.update(fold(w) for w in words)
         for key, phrase, name in _phrases(text, stop):
-            counts[key, phrase] += 1
+            # Inflected forms are one phrase ("maatschappelijk(e) opvang"), shown as most written.
+            lemma = " ".join(stem(w) for w in phrase.split())
+            counts[key, lemma] += 1
+            spellings[lemma][phrase] += 1
             if name:
-                names.add((key, phrase))
+                names.add((key, lemma))
     by_key: dict[str, list[tuple[int, str, bool]]] = defaultdict(list)
-    for (key, phrase), n in counts.items():
-        by_key[key].append((n, phrase, (key, phrase) in names))
+    for (key, lemma), n in counts.items():
+        shown = max(sorted(spellings[lemma]), key=spellings[lemma].__getitem__)
+        by_key[key].append((n, shown, (key, lemma) in names))
     out: dict[str, tuple[str, int]] = {}
     for key, cands in by_key.items():
         if key in lower_words or key in stop or (exclude and key in exclude) or not key.isalpha():
