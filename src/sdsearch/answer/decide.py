@@ -92,11 +92,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.669, p_top=6.289, margin=-0.316, context=-3.002, cover=2.045, low_cover=-2.275, hard_missing=-2.468, soft_missing=-3.693, top_missing=0.212, mismatch=-1.147, no_data=-0.164, keyword=0.570)
+CALIBRATION = Calibration(intercept=-1.450, p_top=6.033, margin=-0.243, context=-1.878, cover=1.641, low_cover=-2.221, hard_missing=-2.561, soft_missing=-3.741, top_missing=0.919, mismatch=-1.191, no_data=-0.298, keyword=0.309)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=0.752, p_top=4.691, margin=-0.804, context=0.341, cover=1.428, low_cover=0.620, hard_missing=-4.030, soft_missing=0.227, top_missing=0.456, mismatch=-3.534, no_data=-0.675, keyword=0.000)
+ANSWERABLE = Calibration(intercept=1.021, p_top=5.080, margin=-0.743, context=-0.104, cover=1.073, low_cover=0.509, hard_missing=-5.112, soft_missing=0.421, top_missing=0.969, mismatch=-3.412, no_data=-0.427, keyword=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

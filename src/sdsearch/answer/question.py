@@ -24,8 +24,10 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "amount",
         re.compile(
             r"\bhoe ?veel\b|\bhoe (?:groot|hoog|lang|vaak)\b|\bwat kost\b|\bwelk (?:aantal|bedrag|percentage|inkomen)\b"
-            r"|\bwelke (?:afstand|leeftijd|omvang)\b|\btot welk\b|\bwat (?:is|zijn) (?:het|de) (?:geraamde |totale )?"
-            r"(?:budget|bedrag|kosten|lasten|baten|uitgaven|omvang)\b"
+            r"|\bwelke (?:afstand|leeftijd|omvang)\b|\btot welk\b|\bwelk (?:deel|aandeel)\b"
+            r"|\bwat (?:is|zijn|was|waren|bedraagt|bedragen|bedroeg|bedroegen) (?:het|de) (?:[\w-]+e )?"
+            r"(?:budget|bedrag|kosten|lasten|baten|uitgaven|inkomsten|omvang|saldo|reserves?|totaal|hoogte)\b"
+            r"|\bwat (?:is|was) het (?:geraamde|begrote|verwachte) resultaat\b"
         ),
     ),
     (
@@ -93,6 +95,21 @@ def asked_noun(question: str) -> str | None:
 
 
 _NUMBER_WORDS = frozenset("twee drie vier vijf zes zeven acht negen tien".split())
+
+
+_PREP_OF_WAAR = {"aan": "aan", "mee": "met", "voor": "voor", "bij": "bij", "door": "door", "op": "op", "in": "in",
+                 "uit": "uit", "over": "over", "naar": "naar", "tegen": "tegen", "van": "van"}
+
+
+def asked_preposition(question: str) -> str | None:
+    """The preposition the answer comes with: "Naar wie verschuiven de taken?" → "naar" (the
+    answer reads "naar de omliggende gemeenten"); "Met welke partijen", "waarmee" → "met"."""
+    q = fold(question).strip()
+    m = re.match(r"^(?:en\s+)?(naar|aan|met|voor|bij|door|op|in|uit|over|tegen|van)\s+(?:wie|welke?)\b", q)
+    if m:
+        return m.group(1)
+    m = re.match(r"^(?:en\s+)?waar(aan|mee|voor|bij|door|op|in|uit|over|naar|tegen|van)\b", q)
+    return _PREP_OF_WAAR[m.group(1)] if m else None
 
 
 def counted_word(question: str) -> str | None:
@@ -172,6 +189,37 @@ def noun_like(question: str) -> set[str]:
     return out
 
 
+# Particles of Dutch separable verbs ("voegt ... toe" = toevoegen, "geeft ... uit" = uitgeven).
+_PARTICLES = frozenset("toe af op uit aan bij mee terug weg door over na vast voort".split())
+_AUX = frozenset("is zijn was waren wordt worden werd werden heeft hebben had hadden kan kunnen kon konden gaat gaan ging "
+                 "gingen zal zullen wil willen moet moeten mag mogen".split())
+_AFTER_PARTICLE = frozenset("aan voor van in bij op met naar uit tot om te".split())
+
+
+def separable_verbs(question: str) -> dict[str, str]:
+    """The finite verb of a question whose particle stands at the end, joined with it:
+    "Hoeveel voegt Vlaardingen in 2021 toe aan de reserves?" → {"voegt": "toevoegt"}, so the
+    question finds "Toevoegingen reserves". Dutch puts the finite verb second, after the
+    question word ("hoeveel voegt", "welk bedrag voegt", "aan wie geeft")."""
+    words = [fold(w) for w in re.findall(r"[\w’'-]+", question)]
+    if len(words) < 4:
+        return {}
+    i = 1
+    if words[0] in ("welke", "welk"):
+        i = 2
+    elif words[0] not in ("hoeveel", "hoe") and words[0] in _BEFORE_NOUN and len(words) > 2:
+        i = 3 if words[1] in ("welke", "welk") else 2
+    verb = words[i] if i < len(words) else ""
+    if not verb.isalpha() or len(verb) < 3 or verb in _AUX or verb in stopwords():
+        return {}
+    for j in range(i + 2, len(words)):
+        w = words[j]
+        nxt = words[j + 1] if j + 1 < len(words) else ""
+        if w in _PARTICLES and (not nxt or nxt in _AFTER_PARTICLE):
+            return {verb: w + verb}
+    return {}
+
+
 def analyse_question(retriever: Retriever, question: str, other_word_share: float = 0.5) -> QuestionInfo:
     """Kind of fact, weighted focus words, and the gemeenten and years named.
 
@@ -182,15 +230,18 @@ def analyse_question(retriever: Retriever, question: str, other_word_share: floa
     known = sorted({fold(str(d.get("gemeente"))) for d in retriever.index.documents if d.get("gemeente")}, key=len, reverse=True)
     nouns = noun_like(question)
     has_month = any(m in fold(question) for m in _MONTH_WORDS)
+    joined = separable_verbs(question)
+    # "Hoeveel bedragen de reserves", "wat bedroeg": the verb that asks for the amount, not a noun.
+    amount_verb = re.match(r"^\W*(?:hoeveel|wat)\s+(bedraagt|bedragen|bedroeg|bedroegen)\b", fold(question))
     gemeenten: list[str] = []
     focus: list[FocusWord] = []
-    for tok in dict.fromkeys(analyzer.tokens(question)):
+    for tok in dict.fromkeys(joined.get(t, t) for t in analyzer.tokens(question)):
         g = next((g for g in known if tok == g or (len(g) >= 5 and tok.startswith(g))), None)
         if g is not None:  # "Velsen", "Velsenaren": a constraint, checked against metadata
             if g not in gemeenten:
                 gemeenten.append(g)
             continue
-        if YEAR.fullmatch(tok) or tok in _QUESTION_WORDS or tok in _MONTH_WORDS:
+        if YEAR.fullmatch(tok) or tok in _QUESTION_WORDS or tok in _MONTH_WORDS or (amount_verb and tok == amount_verb.group(1)):
             continue  # years and dates are a constraint too ("op 1 januari 2020" picks a column)
         if tok.isdigit() and len(tok) <= 2 and has_month:
             continue
@@ -199,7 +250,13 @@ def analyse_question(retriever: Retriever, question: str, other_word_share: floa
             continue
         main = terms[0]
         share = 1.0 if tok in nouns else other_word_share
-        focus.append(FocusWord(tok, frozenset(terms), main, share * idf(retriever, main)))
+        weight = idf(retriever, main)
+        verb = next((v for v, j in joined.items() if j == tok), None)
+        if verb is not None:  # "toevoegt": also found as "voegt", weighed as the verb
+            verb_terms = analyzer.terms(verb)
+            terms = terms + verb_terms
+            weight = idf(retriever, verb_terms[0]) if verb_terms else weight
+        focus.append(FocusWord(tok, frozenset(terms), main, share * weight))
     years = tuple(int(y) for y in YEAR.findall(question))
     word = counted_word(question)
     counted = next((f for f in focus if f.word == word), None) if word and not asks_money(question) else None
@@ -249,12 +306,19 @@ def coverage(q: QuestionInfo, bag: Bag, inflection: float = 0.75, part: float = 
     The word itself (its stem) counts fully, another inflection of it ``inflection``, and
     a part of a compound ``part`` ("jeugdhulpgeld" → "jeugdhulp").
     """
-    got = 0.0
+    return sum(word_credits(q, bag, inflection, part)) / q.total_weight
+
+
+def word_credits(q: QuestionInfo, bag: Bag, inflection: float = 0.75, part: float = 0.5) -> list[float]:
+    """Per focus word of ``q`` (in order): the weight ``bag`` earns for it (see ``coverage``)."""
+    out = []
     for f in q.focus:
         if f.main in bag.terms:
-            got += f.weight
+            out.append(f.weight)
         elif len(f.word) >= 4 and prefix_match(f.word, bag.tokens):
-            got += inflection * f.weight
+            out.append(inflection * f.weight)
         elif f.terms & bag.terms:
-            got += part * f.weight * len(f.terms & bag.terms) / len(f.terms)
-    return got / q.total_weight
+            out.append(part * f.weight * len(f.terms & bag.terms) / len(f.terms))
+        else:
+            out.append(0.0)
+    return out

@@ -40,11 +40,13 @@ from .question import (
     QuestionInfo,
     analyse_question,
     asked_noun,
+    asked_preposition,
     asks_money,
     coverage,
     has_word,
     is_keyword_query,
     stems,
+    word_credits,
 )
 from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, fact_span, words_near
 
@@ -56,25 +58,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.365
-    cover: float = 3.484
-    context: float = 2.505
-    heading: float = 1.160
-    lean_prev: float = 1.392
-    lean_next: float = 0.814
-    novelty: float = -1.450
-    fact: float = 1.212
-    no_fact: float = -0.780
-    restate: float = -0.932
-    cue_reason: float = 0.683
-    cue_define: float = 1.060
-    cue_which: float = 0.880
-    cue_keyword: float = 0.572
-    ordinal: float = 1.913
-    rank: float = 2.195
-    mismatch: float = -2.306
-    header: float = -3.024
-    short: float = -0.275
+    cos: float = 4.375
+    cover: float = 3.264
+    context: float = 2.691
+    heading: float = 1.212
+    lean_prev: float = 1.538
+    lean_next: float = 0.976
+    novelty: float = -1.656
+    fact: float = 1.170
+    no_fact: float = -0.746
+    restate: float = -0.945
+    cue_reason: float = 0.681
+    cue_define: float = 1.056
+    cue_which: float = 0.939
+    cue_keyword: float = 0.567
+    ordinal: float = 1.915
+    prep: float = 0.867
+    rank: float = 2.244
+    mismatch: float = -2.339
+    header: float = -3.026
+    short: float = -0.277
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -85,7 +88,7 @@ class Weights:
         return tuple(f.name for f in fields(cls))[: FEATURE_COUNT]
 
 
-FEATURE_COUNT = 19
+FEATURE_COUNT = 20
 WEIGHTS = Weights()
 
 
@@ -115,6 +118,8 @@ class ScoredSentence:
     header: ScoredSentence | None = None  # for a table row: its header line
     column: int | None = None
     statement: str | None = None  # a table cell put in words: "Lasten 2020: 137.096 (x € 1.000)"
+    table_title: str = ""  # for a table row: its header line ("Reserves (x € 1.000) 1/1/'20 + - 31/12/'20")
+    column_words: str = ""  # ... and the words its addressed column answers to ("eind december" for 31/12/'20)
     no_data: bool = False  # the addressed cell says the report has no figure ("g.g.b.")
     top_seen: bool = True  # the question's rarest focus word is in the window, its neighbours or heading
     features: dict[str, float] = field(default_factory=dict)
@@ -269,6 +274,18 @@ def leans_back(text: str) -> bool:
     return bool(_LEANS_BACK.match(t) or _LEANS_BACK_INSIDE.match(t))
 
 
+# How a question asks for a table's total row ("de reserves samen", "in totaal", "opgeteld").
+_TOTAL_WORDS = "totaal samen opgeteld gezamenlijk gezamenlijke alles"
+
+
+def _asks_total(question: str) -> bool:
+    return bool(re.search(rf"\b(?:{'|'.join(_TOTAL_WORDS.split())}|in totaal|bij elkaar)\b", fold(question)))
+
+
+def _is_total(c: ScoredSentence) -> bool:
+    return c.row is not None and bool(re.match(r"(?:sub)?totaa?l", fold(c.row.label)))
+
+
 def fact_agrees(q: QuestionInfo, sentence: str, span: tuple[int, int], retriever: Retriever) -> bool:
     """For "hoeveel X": X stands next to the number ("387 flexwoningen"), or anywhere in a
     table row (the row label names it). People count as people: "1.350 Velsenaren" answers
@@ -287,9 +304,10 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
     """Mark header lines, and address the cell of each table row: its header, column, value."""
     for c in cands:
         nxt = c.next
-        if tables.is_header(c.text) and nxt is not None:
-            h, row = tables.header_of(c.text), tables.row_cells(nxt.text)
-            c.is_header = h is not None and row is not None and len(h.labels) == len(row.cells)
+        if tables.is_header(c.text):
+            # A header line: its row follows, or it states a unit ("(bedragen x € 1.000) 2019 2020 ...").
+            h, row = tables.header_of(c.text), tables.row_cells(nxt.text) if nxt is not None else None
+            c.is_header = h is not None and (h.unit is not None or (row is not None and len(h.labels) == len(row.cells)))
     for c in cands:
         if c.is_header:
             continue
@@ -318,6 +336,7 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
             continue
         c.row = row
         c.header = header
+        c.table_title = h.text
         if len(row.cells) == 1 and len(h.labels) > 1:
             # One figure under several year columns: the row's own figure, no column to name.
             if q.years:
@@ -332,11 +351,56 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
         c.column = col
         if col is None:
             continue
+        c.column_words = tables.column_words(h, col, len(row.cells))
         a, b = row.cells[col]
         value = c.text[a:b]
         c.span = (a, b)
         c.no_data = tables.is_no_data(value)
         c.statement = tables.statement(row, h, col, value)
+
+
+def _after_prep(c: ScoredSentence, prep: str) -> bool:
+    """The fact span follows the preposition the question asks with, within a few words:
+    "naar de omliggende gemeenten" for "Naar wie ...?", "samen met Careyn, ..." for "Met welke ...?"."""
+    assert c.span is not None
+    before = fold(c.text[: c.span[0]]).split()[-4:]
+    return prep in before
+
+
+def _row_cover(
+    retriever: Retriever, q: QuestionInfo, allc: list[ScoredSentence], bags: dict[int, Bag], w: Weights
+) -> dict[int, float]:
+    """Focus coverage of each table row as the address of its cell: its row label, and its
+    table's header and section ("Inburgering" under "Reserves (x € 1.000)" in "Financieel deel
+    Sociaal domein").
+
+    A question word that a row label holds picks rows, so it counts only for the rows whose
+    label holds it: "baten" in the header "Baten en lasten meerjarig" does not make the row
+    "Geraamd resultaat" an answer to "de geraamde baten". A total row ("Totaal reserves") sums
+    the others: asked for a total ("samen", "in totaal"), it answers to every row's words."""
+    tables_: dict[tuple[str, str], list[ScoredSentence]] = {}
+    for c in allc:
+        if c.row is not None and c.table_title:
+            tables_.setdefault((c.hit.passage.source, c.table_title), []).append(c)
+    asks_total = _asks_total(q.text)
+    out: dict[int, float] = {}
+    n = len(q.focus)
+    for (_, title), rows in tables_.items():
+        total = {id(c) for c in rows if _is_total(c)}
+        total_words = Bag.of(retriever, _TOTAL_WORDS)
+        own = {
+            id(c): word_credits(q, bags[id(c)] | total_words if id(c) in total else bags[id(c)], w.inflection, w.compound_part)
+            for c in rows
+        }
+        selecting = [any(own[i][k] > 0 for i in own if i not in total) for k in range(n)]
+        for c in rows:
+            around = word_credits(q, Bag.of(retriever, f"{title}\n{c.heading}\n{c.column_words}"), w.inflection, w.compound_part)
+            if id(c) in total and asks_total:
+                got = sum(max([around[k]] + [o[k] for o in own.values()]) for k in range(n))
+            else:
+                got = sum(o if sel else max(o, a) for o, a, sel in zip(own[id(c)], around, selecting, strict=True))
+            out[id(c)] = got / q.total_weight
+    return out
 
 
 def _novelty(c_stems: set[str], q_stems: set[str]) -> float:
@@ -422,8 +486,10 @@ def score_sentences(
     qstems = stems(question) | {fold(g) for g in q.gemeenten}
     _annotate_table(q, question, allc)
     money = asks_money(question)
+    total_q = _asks_total(question)
     keyword = is_keyword_query(question)
     noun = asked_noun(question) if q.kind == "which" else None
+    prep = asked_preposition(question) if q.kind in ("who", "which") else None
     top = max(q.focus, key=lambda x: x.weight, default=None)
     def head_covers(c: ScoredSentence) -> bool:
         return bool(c.heading) and cover(Bag.of(retriever, c.heading)) > 0
@@ -431,9 +497,10 @@ def score_sentences(
     # Per sentence: closeness, the fact it holds, what it adds, the cue of the asked kind.
     novelty: dict[int, float] = {}
     cue: dict[int, float] = {}
+    row_cover = _row_cover(retriever, q, allc, bags, w)
     for c, sim in zip(allc, cos, strict=True):
         c.cos = float(sim)
-        c.cover = cover(bags[id(c)])
+        c.cover = row_cover[id(c)] if id(c) in row_cover else cover(bags[id(c)])
         if c.row is None:
             c.span = fact_span(c.text, q.kind, question)
         c.mismatch = not constraint_ok(q, c)
@@ -451,7 +518,8 @@ def score_sentences(
         if money and c.fact_ok and c.span is not None:
             # A money question wants euros: "€ 1,4 miljoen", or a cell under "x € 1.000".
             c.fact_ok = "€" in c.text[c.span[0] : c.span[1]] or bool(c.statement and "€" in c.statement)
-        novelty[id(c)] = _novelty(stems(c.text), qstems)
+        # A total row is what "samen" / "in totaal" asks for: its "Totaal" is no new word then.
+        novelty[id(c)] = _novelty(stems(c.text), qstems | (stems(_TOTAL_WORDS) if total_q and _is_total(c) else set()))
         k = 0.0
         if q.kind == "reason":
             k = 1.0 if CAUSE.search(c.text) or (c.next is not None and CONSEQUENCE.search(c.next.text)) else 0.0
@@ -536,6 +604,7 @@ def score_sentences(
             "cue_which": win_cue if q.kind == "which" else 0.0,
             "cue_keyword": win_cue if keyword else 0.0,
             "ordinal": 1.0 if _ordinal_item(question, c) else 0.0,
+            "prep": 1.0 if prep and holder is not None and holder.span and _after_prep(holder, prep) else 0.0,
             "rank": 1.0 / c.hit.rank,
             "mismatch": 1.0 if c.mismatch else 0.0,
             "header": 1.0 if c.is_header else 0.0,

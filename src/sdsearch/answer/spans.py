@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..analysis import _lexicon, fold, stopwords
-from .question import YEAR, asks_money, counted_word, stems
+from .question import YEAR, asked_preposition, asks_money, counted_word, stems
 
 MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 _WORD_NUMBERS = (
@@ -236,6 +236,12 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
     if len(spans) == 1 or kind == "reason":
         return spans[0]
     qstems = stems(question) | set(YEAR.findall(question))
+    prep = asked_preposition(question) if kind in ("who", "which") else None
+    if prep:  # "Naar wie ...?": the name after "naar" ("van Haarlem naar de omliggende gemeenten")
+        after = [s for s in spans if prep in fold(sentence[: s[0]]).split()[-4:]]
+        spans = after or spans
+        if len(spans) == 1:
+            return spans[0]
     if kind == "who":
 
         def inside(s: tuple[int, int]) -> bool:

@@ -105,10 +105,21 @@ def is_header(line: str) -> bool:
     return header_of(s) is not None and _COLUMN_TOKEN.match(s.split()[-1]) is not None
 
 
+# How a question names the country column and the column of gemeenten of the same size.
+_COUNTRY = frozenset("landelijk landelijke nationaal nationale heel".split())
+_SIZE_CLASS = frozenset("vergelijkbare vergelijkbaar grootte omvang even".split())
+
+
 def _label_keys(label: str) -> tuple[set[int], set[str]]:
     """Years and words a column label answers to: 1/1/'20 → 2020, "1 januari", "begin"."""
     years = {int(y) for y in re.findall(r"\b(?:19|20)\d{2}\b", label)}
     words = set(re.findall(r"[^\W\d_]{3,}", fold(label)))
+    # Other figures in a label name a class: "50.000 - 100.000 inw." answers "gemeenten met 50.000 tot 100.000 inwoners".
+    words |= {n.replace(".", "") for n in re.findall(r"\d[\d.]{2,}", label) if not re.fullmatch(r"(?:19|20)\d{2}", n)}
+    if "nederland" in words:
+        words |= _COUNTRY
+    if "inw" in words:
+        words |= _SIZE_CLASS
     for tok in label.split():
         m = _DATE_LABEL.match(tok)
         if m:
@@ -148,6 +159,7 @@ def choose_column(
     qf = fold(question)
     qyears = {int(y) for y in re.findall(r"\b(?:19|20)\d{2}\b", question)}
     qwords = set(re.findall(r"[^\W\d_]{3,}", qf))
+    qwords |= {n.replace(".", "") for n in re.findall(r"\d[\d.]{2,}", question) if not re.fullmatch(r"(?:19|20)\d{2}", n)}
     # "+" and "-" (added, withdrawn) belong to the period the date columns span.
     period = set().union(*(_label_keys(lab)[0] for lab in labels))
     best, best_key = None, (0.0, False, 0)
@@ -165,6 +177,14 @@ def choose_column(
         if (score > 0 or own_year in years) and key > best_key:
             best, best_key = i, key
     return best
+
+
+def column_words(header: Header, col: int, n_cells: int) -> str:
+    """The words a column label answers to, as text: 31/12/'20 → "eind einde december ultimo eindstand"."""
+    labels = header.labels[-n_cells:]
+    if col >= len(labels):
+        return ""
+    return " ".join(sorted(_label_keys(labels[col])[1]))
 
 
 def cell_text(row_text: str, cell: tuple[int, int]) -> str:
