@@ -129,7 +129,7 @@ def test_retriever_dense_filtered_approximate(small_limit: int, monkeypatch: pyt
     assert [row[0][0] for row in unfiltered] == list(range(5))
 
 
-# -- IVF-PQ (above HNSW_LIMIT): shortlist re-scored exactly from the vectors ------------------
+# -- IVF (above HNSW_LIMIT): SQ8 (default) or PQ codes, shortlist re-scored exactly -----------
 
 
 @pytest.fixture()
@@ -139,7 +139,60 @@ def ivf_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(V, "HNSW_LIMIT", 2_000)
     monkeypatch.setattr(V, "IVF_LISTS_MIN", 32)
     monkeypatch.setattr(V, "IVF_LISTS_MAX", 64)
+    monkeypatch.setattr(V, "IVF_CODEC", "PQ")
     monkeypatch.setattr(V, "PQ_M", 16)
+
+
+@pytest.fixture()
+def sq8_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IVF-SQ8 (the default codec) from 2k vectors on, with few lists."""
+    monkeypatch.setattr(V, "EXACT_LIMIT", 1_000)
+    monkeypatch.setattr(V, "HNSW_LIMIT", 2_000)
+    monkeypatch.setattr(V, "IVF_LISTS_MIN", 32)
+    monkeypatch.setattr(V, "IVF_LISTS_MAX", 64)
+
+
+def test_ivf_sq8_is_the_default_above_the_hnsw_limit() -> None:
+    assert V.EXACT_LIMIT < V.HNSW_LIMIT <= 1_000_000 and V.IVF_CODEC == "SQ8"
+
+
+def test_ivf_sq8_above_hnsw_limit_meets_recall_and_records_settings(sq8_limits: None, tmp_path) -> None:
+    x = clustered(4_000, dim=64, seed=21)
+    index, factory, info = V.build_vector_index(x)
+    assert factory == "IVF64_HNSW32,SQ8" and info["codec"] == "SQ8" and "pq_m" not in info
+    assert info["type"] == "ivf" and info["rescore"] is True and info["shortlist"] == V.SEARCH_K
+    assert info["recall_at_10"] >= V.RECALL_TARGET and V.NPROBE <= info["nprobe"] <= info["nlist"]
+    rng = np.random.default_rng(5)
+    q = x[rng.integers(0, len(x), 50)] + 0.3 * rng.standard_normal((50, 64)).astype(np.float32)
+    q = np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype=np.float32)
+    scores, ids = V.search(index, info, x, q, 10)
+    assert V.recall_at(ids, V.exact_top(x, q, 10)) >= 0.9
+    np.testing.assert_allclose(scores, np.take_along_axis(q @ x.T, ids, axis=1), rtol=1e-5)  # exact re-scores
+    path = str(tmp_path / "v.faiss")
+    faiss.write_index(index, path)
+    loaded = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    mask = np.random.default_rng(9).random(len(x)) < 0.2
+    bitmap = np.packbits(mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(len(x), faiss.swig_ptr(bitmap))
+    _, fids = V.search(loaded, info, x, q[:8], 10, selector=sel, fraction=float(mask.mean()))
+    assert np.all(fids >= 0) and mask[fids].all()
+    assert np.array_equal(V.search(loaded, info, x, q, 10)[1], ids)
+
+
+def test_calibration_bisects_to_the_smallest_width_that_meets_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    needed = 300  # recall reaches the target from this width on
+    top = lambda q, k, shift: np.tile(np.arange(k) + shift, (len(q), 1))  # noqa: E731
+    monkeypatch.setattr(V, "exact_top", lambda x, q, k: top(q, k, 0))
+    calls = []
+
+    def fake_search(index, info, x, q, k):  # noqa: ANN001, ANN202
+        calls.append(info["efSearch"])
+        ok = info["efSearch"] >= needed
+        return None, top(q, k, 0 if ok else k)
+
+    monkeypatch.setattr(V, "search", fake_search)
+    width, recall = V.calibrate(None, np.zeros((10, 4), dtype=np.float32), {"type": "hnsw"}, queries=np.zeros((3, 4), np.float32))
+    assert calls == [128, 256, 512, 384, 320] and width == 320 and recall == 1.0
 
 
 @pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
