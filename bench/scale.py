@@ -1,6 +1,7 @@
 """Scale benchmark: index build time, index memory and hybrid query latency at 10k-1M passages.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100] [--workdir DIR]
+                                    [--hnsw-limit N] [--oneshot RUNS]
 
 Writes a markdown table to stdout and to bench/results/scale.md. Not a test: timings
 depend on the machine (and on whatever else runs on it).
@@ -40,6 +41,16 @@ Each size runs in two fresh processes, so memory is measured in a clean one:
   VmHWM, RssAnon (private) and RssFile (file pages: shared by every worker that maps the
   same index) and Pss from ``/proc/self/smaps_rollup``.
 
+* *one-shot* (``--oneshot RUNS``, default 5): the CLI a person types, ``sdsearch search
+  --index IDX "beschermd wonen"``, each a fresh process (imports, model, open, one hybrid
+  query, output), interleaved with the same command on the bundled corpus's index
+  (``index/``, built first when missing). "cold" first evicts the index's own files from the
+  page cache (``posix_fadvise(DONTNEED)``; the model files stay cached, as for the corpus
+  run), "warm" does not. Wall and CPU (user + sys) seconds, medians.
+
+``--hnsw-limit N`` builds with ``vectors.HNSW_LIMIT = N`` (a large N keeps HNSW32,SQ8 above
+the default switch to IVF-SQ8, to compare the two at one size).
+
 The machine is shared: timings are noisy (the load average is printed with each row).
 ``OMP_WAIT_POLICY=PASSIVE`` keeps FAISS's OpenMP threads from spinning on a busy machine.
 ``--time-limit`` (seconds, default 5400) stops before a size that would start after it.
@@ -63,6 +74,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 NOISE_COS = 0.94
+ONESHOT_QUERY = "beschermd wonen"
 SENTS_MIN, SENTS_MAX = 4, 8
 REPLACE_P = 0.3
 
@@ -193,8 +205,12 @@ class EncoderInfo:
         self.query_prefix, self.passage_prefix = enc.query_prefix, enc.passage_prefix
 
 
-def phase_build(n: int, folder: Path, cache: Path) -> dict:
+def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None) -> dict:
     from sdsearch import build
+    from sdsearch import vectors as V
+
+    if hnsw_limit is not None:
+        V.HNSW_LIMIT = hnsw_limit
     from sdsearch.config import Settings
     from sdsearch.store import BuildLock, write_index
     from sdsearch.types import Passage
@@ -261,6 +277,7 @@ def phase_build(n: int, folder: Path, cache: Path) -> dict:
         "peak_after": peaks,
         "build_peak_mb": mem_mb()["VmHWM"],
         "load": os.getloadavg()[0],
+        "cpu_s": time.process_time(),
     }
 
 
@@ -308,6 +325,7 @@ def phase_query(folder: Path, n_queries: int, rounds: int) -> dict:
         "rss_after": after,
         "recall_queries": recall_at(np.array(got), truth, 10),
         "load": os.getloadavg()[0],
+        "cpu_s": time.process_time(),
     }
     for m, runs in lat.items():
         flat = [x for run in runs for x in run]
@@ -316,6 +334,49 @@ def phase_query(folder: Path, n_queries: int, rounds: int) -> dict:
 
 
 # -- driver ------------------------------------------------------------------------------------
+
+
+def _evict(folder: Path) -> None:
+    """Drop the page-cache pages of the files under ``folder`` (clean pages only; no root needed)."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def _cli(index: Path) -> tuple[float, float]:
+    """(wall s, cpu s) of one ``sdsearch search --index INDEX`` in a fresh process."""
+    script = Path(sys.executable).with_name("sdsearch")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "sdsearch"]
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT / "src"), "OMP_WAIT_POLICY": "PASSIVE"}
+    t = time.perf_counter()
+    proc = subprocess.Popen([*cmd, "search", "--index", str(index), ONESHOT_QUERY], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"sdsearch search --index {index} failed:\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def oneshot(folder: Path, runs: int) -> dict:
+    """Medians of one-shot CLI searches: the bundled corpus's index, ``folder`` cold and warm."""
+    corpus_index = ROOT / "index"
+    if not (corpus_index / "CURRENT").exists():
+        subprocess.run([sys.executable, "-m", "sdsearch", "index", str(ROOT / "corpus"), "--index", str(corpus_index)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, cwd=ROOT)
+    _cli(corpus_index)  # warm-up: model files into the page cache
+    got: dict[str, list[tuple[float, float]]] = {"corpus": [], "cold": [], "warm": []}
+    for _ in range(runs):
+        got["corpus"].append(_cli(corpus_index))
+        _evict(folder)
+        got["cold"].append(_cli(folder))
+        got["warm"].append(_cli(folder))
+    out = {k: {"wall": statistics.median(w for w, _ in v), "cpu": statistics.median(c for _, c in v)} for k, v in got.items()}
+    out["load"] = os.getloadavg()[0]
+    return out
 
 
 def run_phase(args: list[str], timeout: float) -> dict | None:
@@ -343,11 +404,18 @@ def table(rows: list[tuple[dict, dict]]) -> str:
         "| passages | vector index (nprobe or efSearch, shortlist) | build s: vectors / bm25 / write | build peak RSS GB "
         "| on disk MB: faiss / vectors.npy / bm25 / passages / meta | open s (+ first query) "
         "| p50 / p95 ms dense | sparse | hybrid | hybrid min p50 | recall@10 (calibration / eval queries) "
-        "| search RSS MB: peak (anon + file) | load avg |"
+        "| search RSS MB: peak (anon + file) | one-shot CLI s: corpus / cold / warm (CPU s) | CPU s: build / query "
+        "| load avg: build / query |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for b, q in rows:
+    for b, q, o in rows:
         sz = b["sizes"]
+        shot = (
+            f"{o['corpus']['wall']:.2f} / {o['cold']['wall']:.2f} / {o['warm']['wall']:.2f} "
+            f"({o['corpus']['cpu']:.2f} / {o['cold']['cpu']:.2f} / {o['warm']['cpu']:.2f})"
+            if o
+            else "-"
+        )
         f = b["faiss"]
         width = f.get("nprobe", f.get("efSearch", "-"))
         short = f.get("shortlist", "-") if not f.get("exact", True) else "-"
@@ -362,7 +430,8 @@ def table(rows: list[tuple[dict, dict]]) -> str:
             f"| {q['dense']['p50']:.1f} / {q['dense']['p95']:.1f} | {q['sparse']['p50']:.1f} / {q['sparse']['p95']:.1f} "
             f"| {q['hybrid']['p50']:.1f} / {q['hybrid']['p95']:.1f} | {q['hybrid']['min_p50']:.1f} "
             f"| {rec if rec is not None else 'exact'} / {q['recall_queries']:.3f} "
-            f"| {ra['VmHWM']:.0f} ({ra['RssAnon']:.0f} + {ra['RssFile']:.0f}) | {b['load']:.1f} / {q['load']:.1f} |"
+            f"| {ra['VmHWM']:.0f} ({ra['RssAnon']:.0f} + {ra['RssFile']:.0f}) | {shot} "
+            f"| {b.get('cpu_s', 0):.0f} / {q.get('cpu_s', 0):.0f} | {b['load']:.1f} / {q['load']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -377,12 +446,14 @@ def main() -> None:
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "sdsearch-bench"))
     ap.add_argument("--keep", action="store_true", help="keep the index folders")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.md"))
+    ap.add_argument("--hnsw-limit", type=int, help="vectors.HNSW_LIMIT for the builds (compare HNSW and IVF)")
+    ap.add_argument("--oneshot", type=int, default=5, help="one-shot CLI runs per size (0: none)")
     ap.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
     os.environ.setdefault("SDSEARCH_THREADS", "2")
     if a.phase == "build":
-        print(json.dumps(phase_build(a.n, Path(a.workdir) / f"idx-{a.n}", Path(a.cache))))
+        print(json.dumps(phase_build(a.n, Path(a.workdir) / f"idx-{a.n}", Path(a.cache), a.hnsw_limit)))
         return
     if a.phase == "query":
         print(json.dumps(phase_query(Path(a.workdir) / f"idx-{a.n}", a.queries, a.rounds)))
@@ -395,7 +466,8 @@ def main() -> None:
         folder = Path(a.workdir) / f"idx-{n}"
         shutil.rmtree(folder, ignore_errors=True)
         common = ["--workdir", a.workdir, "--cache", a.cache, "--n", str(n), "--queries", str(a.queries), "--rounds", str(a.rounds)]
-        b = run_phase(["--phase", "build", *common], deadline - time.monotonic())
+        limit = ["--hnsw-limit", str(a.hnsw_limit)] if a.hnsw_limit is not None else []
+        b = run_phase(["--phase", "build", *common, *limit], deadline - time.monotonic())
         if b is None:
             break
         print(f"built {fmt_n(n)}: {json.dumps({k: v for k, v in b.items() if k != 'sizes'})}", file=sys.stderr, flush=True)
@@ -403,7 +475,9 @@ def main() -> None:
         if q is None:
             break
         print(f"queried {fmt_n(n)}: {json.dumps(q)}", file=sys.stderr, flush=True)
-        rows.append((b, q))
+        o = oneshot(folder, a.oneshot) if a.oneshot > 0 else None
+        print(f"one-shot {fmt_n(n)}: {json.dumps(o)}", file=sys.stderr, flush=True)
+        rows.append((b, q, o))
         if not a.keep:
             shutil.rmtree(folder, ignore_errors=True)
     import platform
