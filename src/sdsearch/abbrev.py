@@ -28,6 +28,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .analysis import fold, stem, stopwords
@@ -151,6 +152,18 @@ class Abbreviations:
 
     def __contains__(self, short: str) -> bool:
         return fold(short) in self.long_forms or fold(short) in self.initials
+
+    @cached_property
+    def by_first_word(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Defined long forms by their first folded word: (short form, long form, folded words),
+        so a query is checked against the few long forms that can start at each of its words."""
+        out: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for sf, lfs in self.long_forms.items():
+            for lf, _ in lfs:
+                words = _plain_words(lf)
+                if words and len(" ".join(words)) > 3:
+                    out[words[0]].append((sf, lf, " ".join(words)))
+        return dict(out)
 
     def get(self, short: str) -> list[str]:
         """Long forms of ``short``: its definitions, else the phrase its initials stand for."""
@@ -302,14 +315,16 @@ def expansions(query: str, abbreviations: Abbreviations, tokens: Sequence[str]) 
         elif t in abbreviations.initials:
             out.append(Expansion(t, abbreviations.initials[t][0], "long"))
             seen.add(t)
-    folded = " " + " ".join(_WORDS.findall(re.sub(r"[^\w\s]", " ", fold(query)))) + " "
-    for sf, lfs in abbreviations.long_forms.items():
-        if sf in seen:
-            continue
-        for lf, _ in lfs:
-            words = " ".join(re.sub(r"[^\w\s]", " ", fold(lf)).split())
-            if len(words) > 3 and f" {words} " in folded:
+    words = _plain_words(query)
+    folded = f" {' '.join(words)} "
+    by_first = abbreviations.by_first_word
+    for w in dict.fromkeys(words):
+        for sf, lf, phrase in by_first.get(w, ()):
+            if sf not in seen and f" {phrase} " in folded:
                 out.append(Expansion(sf, lf, "short"))
                 seen.add(sf)
-                break
     return out
+
+
+def _plain_words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s]", " ", fold(text)).split()

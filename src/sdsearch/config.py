@@ -88,6 +88,8 @@ class Settings:
     # it spells out (0: off); abbrev_dense also writes the long form into the dense query.
     abbrev_weight: float = 0.5
     abbrev_dense: bool = True
+    # Hybrid: re-order the top candidates with the learned linear model of sdsearch.rerank.
+    second_stage: bool = False
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75

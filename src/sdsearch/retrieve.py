@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import rerank
 from .abbrev import Abbreviations
 from .analysis import ANALYZER_VERSION, Analyzer, fold
 from .config import Settings
@@ -234,6 +235,7 @@ class Retriever:
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]
         self._shingle_cache: dict[int, frozenset[str]] = {}
         self._terms_cache: dict[int, list[str]] = {}
+        self._candidate_cache: dict[int, rerank.Candidate] = {}
         self._spell: SpellIndex | None = None
         # Learned from the index's own text at build time (sdsearch.abbrev); none in older indexes.
         self.abbreviations = Abbreviations.from_json(index.abbreviations)
@@ -475,6 +477,8 @@ class Retriever:
                 sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_sparse), p.dense_weight))
                 at += 1
             fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=p.dense_weight, sub_scores=sub_scores)
+            if s.adaptive and s.second_stage and mode == "hybrid" and fused and p.kind in rerank.KINDS:
+                fused = self._second_stage(q, p, fused, dict(dense_lists[qi]), dict(sparse_list), sub_scores)
             results.append(self._hits(q, fused, k, filters))
         return results
 
@@ -507,6 +511,56 @@ class Retriever:
         if s.gemeente_boost and scores:
             self._boost_named_gemeente(query, scores, s.gemeente_boost)
         return sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+
+    def _candidate(self, idx: int) -> rerank.Candidate:
+        c = self._candidate_cache.get(idx)
+        if c is None:
+            if len(self._candidate_cache) > 50_000:
+                self._candidate_cache.clear()
+            p = self.index.passages[idx]
+            head = " ".join([p.title or "", *p.section])
+            terms = self._passage_terms(idx)
+            c = self._candidate_cache[idx] = rerank.Candidate(
+                idx,
+                frozenset(terms),
+                frozenset(zip(terms, terms[1:], strict=False)),
+                frozenset(self.analyzer.terms(head)),
+                len(p.text),
+                p.text,
+                self._doc_gemeente[int(self.index.passage_doc[idx])],
+            )
+        return c
+
+    def candidate_features(
+        self,
+        query: str,
+        p: QueryPlan,
+        fused: list[tuple[int, float]],
+        dense: dict[int, float],
+        sparse: dict[int, float],
+        sub_scores: Sequence[dict[int, float]],
+    ) -> np.ndarray:
+        """The second stage's features (``rerank.FEATURES``) of the top ``rerank.DEPTH`` candidates."""
+        cands = [self._candidate(i) for i, _ in fused[: rerank.DEPTH]]
+        words = set(re.findall(r"\w+", fold(query)))
+        named = frozenset(g for g in self._doc_gemeente if g and g in words)
+        expansion = [frozenset(self.analyzer.terms(long)) for short, long in p.expanded if long != short]
+        return rerank.features(
+            query, p, cands, fused, dense, sparse, sub_scores, self.index.sparse.idf, expansion, named, self.analyzer.terms(query)
+        )
+
+    def _second_stage(
+        self,
+        query: str,
+        p: QueryPlan,
+        fused: list[tuple[int, float]],
+        dense: dict[int, float],
+        sparse: dict[int, float],
+        sub_scores: Sequence[dict[int, float]],
+    ) -> list[tuple[int, float]]:
+        """The top candidates re-ordered by the learned model (``rerank.py``)."""
+        x = self.candidate_features(query, p, fused, dense, sparse, sub_scores)
+        return rerank.reorder(fused, rerank.score(x))
 
     def _boost_named_gemeente(self, query: str, scores: dict[int, float], boost: float) -> None:
         """Lift passages from a gemeente the query names ("beschermd wonen velsen")."""
