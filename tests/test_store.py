@@ -142,6 +142,21 @@ def test_unchanged_folder_re_embeds_nothing(small_corpus: Path, small_index: Pat
     assert r.removed == ["maassluis-programmabegroting-2023.txt"] and r.embedded == 0
 
 
+
+def test_vectors_of_another_revision_are_embedded_again(small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder) -> None:
+    """Same model, vectors made another way (0.2.0's shared runs vs one run per text): no re-use."""
+    class Revised(FakeEncoder):
+        vector_revision = "per-text"
+
+    r = build_index([small_corpus], small_index, Settings(), encoder=Revised())
+    assert r.reused == 0 and r.embedded == r.passages
+    manifest = json.loads((current_generation(small_index) / "manifest.json").read_text())
+    assert manifest["model"]["vectors"] == "per-text"
+    r = build_index([small_corpus], small_index, Settings(), encoder=Revised())
+    assert r.embedded == 0 and r.reused == r.passages
+    r = build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    assert r.reused == 0 and r.embedded == r.passages
+
 # -- passages on demand, maps, manifest parameters, refused formats ---------------------------
 
 

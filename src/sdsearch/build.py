@@ -143,7 +143,14 @@ class EmbedPlan:
     old_docs: dict[str, str]  # source -> content hash of the live index, for the report
 
 
-def previous_vectors(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes, int], np.ndarray | None, dict[str, str]]:
+def vector_revision(enc: Encoder) -> str:
+    """How the encoder makes its vectors, where that changed without the model changing
+    (``OnnxE5Encoder.vector_revision``); vectors of another revision are not re-used."""
+    return str(getattr(enc, "vector_revision", "") or "")
+
+
+def previous_vectors(index_dir: Path, model_id: str, dim: int,
+                     revision: str = "") -> tuple[dict[bytes, int], np.ndarray | None, dict[str, str]]:
     """Vectors of the live index keyed by embed key, for re-use; empty when incompatible or damaged."""
     try:
         open_index(index_dir, verify=True).close()  # re-use only from an index that passes every checksum
@@ -152,7 +159,8 @@ def previous_vectors(index_dir: Path, model_id: str, dim: int) -> tuple[dict[byt
             return {}, None, {}
         manifest = read_manifest(gen)
         old_docs = {d["source"]: d.get("content_hash", "") for d in manifest.get("documents", [])}
-        if manifest.get("model", {}).get("id") != model_id or manifest.get("model", {}).get("dim") != dim:
+        model = manifest.get("model", {})
+        if model.get("id") != model_id or model.get("dim") != dim or model.get("vectors", "") != revision:
             return {}, None, old_docs
         keys = np.load(gen / "meta.npz", allow_pickle=False)["embed_keys"]
         vecs = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
@@ -170,7 +178,7 @@ def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s
     its memory-mapped ``vectors.npy`` (10M × 384 float32 = 15 GB stays on disk, not in
     memory); without, in one array in memory.
     """
-    old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim)
+    old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim, vector_revision(enc))
     texts = [embed_text(p, s.embed_headings) for p in passages]
     keys = [embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
     if tmp is None:
@@ -258,6 +266,7 @@ def assemble(
             "query_prefix": enc.query_prefix,
             "passage_prefix": enc.passage_prefix,
             "runtime": type(enc).__name__,
+            **({"vectors": vector_revision(enc)} if vector_revision(enc) else {}),
         },
         "embed": {"headings": s.embed_headings},
         "chunker": chunk_settings(s).as_dict(),

@@ -70,6 +70,10 @@ class OnnxE5Encoder:
     dim = 384
     query_prefix = "query: "
     passage_prefix = "passage: "
+    # One run per text (0.2.1); 0.2.0 ran texts in shared, padded runs, whose int8
+    # activations were quantised together.  Recorded in the manifest: vectors of another
+    # revision are embedded again, not re-used (build.vector_revision).
+    vector_revision = "per-text"
 
     def __init__(self, variant: str = DEFAULT_VARIANT, threads: int = 0,
                  cache_dir: Path | None = None, weights: Path | None = None) -> None:
@@ -96,6 +100,7 @@ class OnnxE5Encoder:
             raise RuntimeError(f"ONNX Runtime kan {model} niet laden: {e}") from e
         self._tok = E5Tokenizer(self.cache_dir, MAX_TOKENS)
         self._pad = 1
+        self._solo = None
 
     @property
     def model_id(self) -> str:
@@ -105,7 +110,9 @@ class OnnxE5Encoder:
         """Token ids (with ``<s>``/``</s>``, truncated to 512) of already-prefixed texts."""
         return self._tok.encode_ids(list(texts))
 
-    def _run(self, ids: list[list[int]]):
+    def _run(self, ids: list[list[int]], session=None):
+        """One ``session.run`` over ``ids`` padded to the longest (the default path passes
+        one text: no padding)."""
         import numpy as np
 
         L = max(len(x) for x in ids)
@@ -114,26 +121,27 @@ class OnnxE5Encoder:
         for r, x in enumerate(ids):
             inp[r, : len(x)] = x
             mask[r, : len(x)] = 1
-        return self._session.run(["embedding"], {"input_ids": inp, "attention_mask": mask})[0]
+        return (session or self._session).run(["embedding"], {"input_ids": inp, "attention_mask": mask})[0]
 
-    @staticmethod
-    def plan_batches(lengths: list[int], batch_size: int, max_batch_tokens: int = 1024) -> list[list[int]]:
-        """Indices of texts grouped into runs: sorted by token count, so a run pads little,
-        with at most ``batch_size`` texts and ``max_batch_tokens`` padded tokens per run
-        (small runs stay in cache: ~1k tokens measured fastest)."""
-        order = sorted(range(len(lengths)), key=lengths.__getitem__)
-        runs: list[list[int]] = []
-        i = 0
-        while i < len(order):
-            j = i + 1
-            while (j < len(order) and j - i < batch_size
-                   and lengths[order[j]] * (j - i + 1) <= max_batch_tokens):
-                j += 1
-            runs.append(order[i:j])
-            i = j
-        return runs
+    def _solo_session(self):
+        """A second session with one intra-op thread, made on first use: ``threads`` Python
+        threads run texts through it side by side (ONNX Runtime's ``run`` is thread-safe
+        and releases the GIL)."""
+        if self._solo is None:
+            import onnxruntime as ort
 
-    def _encode(self, texts: list[str], prefix: str, batch_size: int):
+            model = self.cache_dir / f"model-{self.variant}.onnx"
+            self._solo = ort.InferenceSession(str(model), session_options(1),
+                                              providers=["CPUExecutionProvider"],
+                                              disabled_optimizers=list(DISABLED_OPTIMIZERS))
+        return self._solo
+
+    def _encode(self, texts: list[str], prefix: str):
+        """One run per text, so a vector depends on its text alone (int8 activations are
+        quantised per run: in a shared run a vector moved with its companions, cosine
+        ≥ 0.997) and no run carries padding.  Several texts: ``threads`` workers, each a
+        one-thread run at a time, longest text first; the result is the same as one text
+        at a time on the main session (bit-identical)."""
         import numpy as np
 
         if isinstance(texts, str):
@@ -142,12 +150,22 @@ class OnnxE5Encoder:
         if not texts:
             return out
         ids = self.tokenize([prefix + t for t in texts])
-        for run in self.plan_batches([len(x) for x in ids], batch_size):
-            out[run] = self._run([ids[k] for k in run])
+        if len(ids) == 1 or self.threads == 1:
+            for i, x in enumerate(ids):
+                out[i] = self._run([x])[0]
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        solo = self._solo_session()
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        with ThreadPoolExecutor(min(self.threads, len(ids))) as pool:
+            for i, v in zip(order, pool.map(lambda i: self._run([ids[i]], solo)[0], order)):
+                out[i] = v
         return out
 
     def encode_queries(self, texts: list[str]):
-        return self._encode(texts, self.query_prefix, batch_size=32)
+        return self._encode(texts, self.query_prefix)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32):
-        return self._encode(texts, self.passage_prefix, batch_size=max(1, int(batch_size)))
+        """``batch_size`` is the ``Encoder`` protocol's; this encoder runs one text at a time."""
+        return self._encode(texts, self.passage_prefix)
