@@ -159,7 +159,7 @@ class OnnxE5Encoder:
         solo = self._solo_session()
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         with ThreadPoolExecutor(min(self.threads, len(ids))) as pool:
-            for i, v in zip(order, pool.map(lambda i: self._run([ids[i]], solo)[0], order)):
+            for i, v in zip(order, pool.map(lambda i: self._run([ids[i]], solo)[0], order), strict=True):
                 out[i] = v
         return out
 
