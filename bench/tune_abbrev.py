@@ -2,7 +2,8 @@
 
     python bench/tune_abbrev.py mined   # what the bundled corpus defines (and its initials)
     python bench/tune_abbrev.py dev     # grid on the dev splits (long, short), old set as a check
-    python bench/tune_abbrev.py final   # today's default and the chosen setting on dev and test
+    python bench/tune_abbrev.py final   # off and the chosen setting on dev and test
+    python bench/tune_abbrev.py latency # p50 search latency, real encoder, off / on / on + second stage
 
 Builds an index of the bundled corpus with the bundled model in /tmp/abbrev-index (once; it
 carries abbreviations.json). Query vectors are cached as in bench/tune_adaptive.py, so every
@@ -99,5 +100,26 @@ def final() -> None:
     table(cols, [("off (before)", "all", OFF), (f"chosen: {CHOSEN}", "all", CHOSEN)])
 
 
+
+
+def latency() -> None:
+    """p50 search latency with the real encoder (nothing cached), every query of the three sets."""
+    import statistics
+    import time
+
+    r, enc, _, items = setup()
+    real = Retriever(r.index, enc.inner, Settings())
+    queries = [it["query"] for its in items.values() for it in its]
+    for label, kw in (("off", OFF), ("on (default)", {}), ("on + second stage", dict(second_stage=True))):
+        real.settings = replace(Settings(), **kw)
+        real.search(["warming up", "bw velsen"])
+        ms = []
+        for q in queries:
+            t = time.perf_counter()
+            real.search([q])
+            ms.append((time.perf_counter() - t) * 1000)
+        print(f"latency {label}: p50 {statistics.median(ms):.1f} ms, mean {statistics.fmean(ms):.1f} ms over {len(ms)} queries", flush=True)
+
+
 if __name__ == "__main__":
-    {"mined": mined, "dev": dev, "final": final}[sys.argv[1] if len(sys.argv) > 1 else "dev"]()
+    {"mined": mined, "dev": dev, "final": final, "latency": latency}[sys.argv[1] if len(sys.argv) > 1 else "dev"]()

@@ -199,3 +199,8 @@ def test_the_default_index_from_before_abbreviations_is_rebuilt(tmp_path: Path, 
     before = current_generation(s.index)
     api.ensure_default_index(s)  # current now: left alone
     assert current_generation(s.index) == before
+
+
+def test_initials_that_are_common_words_are_not_kept() -> None:
+    texts = ["De Bron Vlaardingen helpt.", "Via Bron Vlaardingen.", "Bij Bron Vlaardingen loopt het."]
+    assert "bv" not in mine_initials(texts)  # "bv." means "bijvoorbeeld" in a query

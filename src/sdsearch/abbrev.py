@@ -14,8 +14,8 @@ the phrases of two to four content words and keeps, per string of initials ("bw"
 phrase that clearly dominates: used at least three times and twice as often as the next
 phrase with those initials, or the only name (every content word capitalised) with them
 when the text never writes the initials themselves.
-Initials that the collection also writes as an ordinary lower-case word ("wet", "zorg")
-are not kept. No list of abbreviations is written by hand: what a collection says is what
+Initials that the collection also writes as an ordinary lower-case word ("wet", "zorg"),
+or that are common Dutch words or abbreviations ("bv", "vs"), are not kept. No list of abbreviations is written by hand: what a collection says is what
 a search knows. The result is stored beside the index (``abbreviations.json``, see ``store.py``) and
 read with ``Abbreviations.from_json``; at query time ``expansions`` names the long forms of
 the short forms a query uses ("wmo vervoer") and the short forms of the long forms it
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .analysis import fold, stem, stopwords
+from .analysis import _lexicon, fold, stem, stopwords
 
 FILE = "abbreviations.json"
 FORMAT = 1
@@ -43,6 +43,9 @@ LONG_FORMS_PER_SHORT = 3
 # enough for the phrases a collection repeats, bounded in memory for very large indexes.
 INITIALS_SAMPLE = 20_000
 MAX_INITIALS = 5000
+# Initials that are a common Dutch word or abbreviation (Zipf frequency ≥ 4.5, about 30 per
+# million words: "bv", "vs", "ok", "km") mean that word in a query, not a phrase of the text.
+COMMON_ZIPF = 4.5
 
 _SEGMENT = re.compile(r"[.,;:!?()\[\]\n\"‘’“”/–—•|]")
 _LETTER_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -251,6 +254,7 @@ def _phrases(text: str, stop: frozenset[str]) -> Iterable[tuple[str, str, bool]]
 def mine_initials(texts: Iterable[str], exclude: set[str] | None = None) -> dict[str, tuple[str, int]]:
     """Initials → the phrase that clearly stands behind them (see the module docstring)."""
     stop = stopwords()
+    lexicon = _lexicon()
     counts: Counter[tuple[str, str]] = Counter()
     names: set[tuple[str, str]] = set()
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
@@ -274,6 +278,8 @@ def mine_initials(texts: Iterable[str], exclude: set[str] | None = None) -> dict
     out: dict[str, tuple[str, int]] = {}
     for key, cands in by_key.items():
         if key in lower_words or key in stop or (exclude and key in exclude) or not key.isalpha():
+            continue
+        if lexicon.get(key, 0.0) >= COMMON_ZIPF:  # a common Dutch word or abbreviation ("bv", "vs", "ok")
             continue
         cands.sort(key=lambda c: (-c[0], c[1]))
         n, phrase, _ = cands[0]
