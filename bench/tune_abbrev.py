@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tune_adaptive import CACHE, SETS, CachedEncoder, score  # noqa: E402
+from tune_adaptive import SETS, CachedEncoder, qvec_cache, score  # noqa: E402
 
 from sdsearch.abbrev import Abbreviations  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
@@ -38,7 +38,7 @@ def setup() -> tuple[Retriever, CachedEncoder, SpanLocator, dict[str, list[dict[
 
         build_index([ROOT / "corpus"], str(INDEX))
     base = Retriever.open(INDEX, settings=Settings())
-    enc = CachedEncoder(base.encoder, CACHE / "qvecs.npz")
+    enc = CachedEncoder(base.encoder, qvec_cache(base.encoder))
     r = Retriever(base.index, enc, Settings())
     items = {name: read_jsonl(ROOT / "eval" / f) for name, f in SETS.items()}
     return r, enc, SpanLocator(ROOT / "corpus"), items

@@ -5,7 +5,7 @@
     python bench/tune_adaptive.py boilerplate  # the term list behind query.BOILERPLATE
 
 Builds an index of the bundled corpus with the bundled model in /tmp/adapt-index (once).
-Query vectors are encoded once per text and cached in /tmp/sdsearch-adapt-cache/qvecs.npz,
+Query vectors are encoded once per text and cached in /tmp/sdsearch-adapt-cache/qvecs-<model>.npz,
 so every configuration after the first runs the real ``Retriever.search`` (sparse, fusion,
 de-duplication) and ``evaluate.run_retrieval`` without touching the encoder.
 Tuning looks at dev splits only; eval/retrieval.jsonl (no split) is reported as a check.
@@ -77,13 +77,20 @@ class CachedEncoder:
             self.dirty = False
 
 
+def qvec_cache(encoder: Any) -> Path:
+    """The cache file for this encoder's query vectors: one per model and vector revision
+    (a new encoder revision makes other vectors; an old cache would mix them)."""
+    tag = hashlib.sha1(f"{encoder.model_id}\0{getattr(encoder, 'vector_revision', '')}".encode()).hexdigest()[:10]
+    return CACHE / f"qvecs-{tag}.npz"
+
+
 def setup() -> tuple[Retriever, CachedEncoder, SpanLocator, dict[str, list[dict[str, Any]]]]:
     if not (INDEX / "CURRENT").is_file():
         from sdsearch.build import build_index
 
         build_index([ROOT / "corpus"], str(INDEX))
     base = Retriever.open(INDEX, settings=Settings())
-    enc = CachedEncoder(base.encoder, CACHE / "qvecs.npz")
+    enc = CachedEncoder(base.encoder, qvec_cache(base.encoder))
     r = Retriever(base.index, enc, Settings())
     items = {name: read_jsonl(ROOT / "eval" / f) for name, f in SETS.items()}
     return r, enc, SpanLocator(ROOT / "corpus"), items
