@@ -140,16 +140,34 @@ def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.array(feats), np.array(right)
 
 
-def fit_calibration(F: np.ndarray, r: np.ndarray, C: float, drop: tuple[int, ...] = ()) -> tuple[float, np.ndarray]:
-    """Logistic regression; the columns in ``drop`` are left out (their weight is 0)."""
+# The direction each decision signal can only push P(right) and P(answerable): a fact that is
+# missing, another gemeente or year, a low coverage never make an answer more likely right. A
+# signal whose fitted weight points the other way is fitting noise among correlated signals
+# (margin beside p_top, context beside cover), so it is left out and the head refitted.
+SIGNS = {
+    "p_top": 1, "margin": 1, "context": 1, "cover": 1, "low_cover": -1, "hard_missing": -1, "soft_missing": -1,
+    "top_missing": -1, "mismatch": -1, "no_data": -1, "keyword": 0, "open_kind": -1,
+}
+SIGNAL_NAMES = ("p_top", "margin", *SIGNALS)
+
+
+def fit_calibration(
+    F: np.ndarray, r: np.ndarray, C: float, drop: tuple[int, ...] = (), signs: bool = True
+) -> tuple[float, np.ndarray]:
+    """Logistic regression; the columns in ``drop`` are left out (their weight is 0), and with
+    ``signs`` so is any column whose weight comes out against its direction in ``SIGNS``."""
     from sklearn.linear_model import LogisticRegression
 
     keep = [j for j in range(F.shape[1]) if j not in drop]
-    lr = LogisticRegression(C=C, max_iter=2000)
-    lr.fit(F[:, keep], r)
-    coef = np.zeros(F.shape[1])
-    coef[keep] = lr.coef_[0]
-    return float(lr.intercept_[0]), coef
+    while True:
+        lr = LogisticRegression(C=C, max_iter=2000)
+        lr.fit(F[:, keep], r)
+        coef = np.zeros(F.shape[1])
+        coef[keep] = lr.coef_[0]
+        wrong = [j for j in keep if signs and SIGNS[SIGNAL_NAMES[j]] * coef[j] < 0]
+        if not wrong:
+            return float(lr.intercept_[0]), coef
+        keep.remove(max(wrong, key=lambda j: abs(coef[j])))
 
 
 def probs(F: np.ndarray, b: float, coef: np.ndarray) -> np.ndarray:
@@ -184,6 +202,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--C", type=float, default=None, help="calibration regularisation (default: best out-of-fold log-loss)")
+    ap.add_argument("--free-signs", action="store_true", help="let calibration weights take any sign (see SIGNS)")
     args = ap.parse_args()
     cache = Path(args.cache)
     if cache.is_file() and not args.fresh:
@@ -234,7 +253,7 @@ def main() -> None:
         for k in range(args.folds):
             tr = [i for i, f in enumerate(fold) if f != k and use[i]]
             te = [i for i, f in enumerate(fold) if f == k]
-            bk, ck = fit_calibration(F_oof[tr], target[tr], C, drop)
+            bk, ck = fit_calibration(F_oof[tr], target[tr], C, drop, not args.free_signs)
             p[te] = probs(F_oof[te], bk, ck)
         return p
 
@@ -256,7 +275,7 @@ def main() -> None:
         who, C = min(losses, key=losses.get)
         use = on_new if who == "dev2" else np.ones(len(data), bool)
         print(f"{name}: answers2-dev log-loss by (questions, C) " + "  ".join(f"{w}/{c:g} {v:.4f}" for (w, c), v in losses.items()) + f"  → {who}, C={C:g}")
-        heads[name] = (fit_calibration(F_oof[use], target[use], C, drops[name]), cross_cal(C, target, use, drops[name]))
+        heads[name] = (fit_calibration(F_oof[use], target[use], C, drops[name], not args.free_signs), cross_cal(C, target, use, drops[name]))
     (b, coef), p_oof = heads["right"]
     (ba, coefa), pa_oof = heads["answerable"]
     print("reliability (out-of-fold, dev): confidence bucket → right, n")

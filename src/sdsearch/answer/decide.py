@@ -55,6 +55,7 @@ class Calibration:
     mismatch: float = -1.5  # the best sentence is about another gemeente or year
     no_data: float = -1.0  # the addressed table cell is empty ("g.g.b.")
     keyword: float = 0.0  # keyword-style input
+    open_kind: float = 0.0  # the question asks what, how, why or which (a clause), not an amount, date or name
 
     def signals(self, q: QuestionInfo, scored: list[ScoredSentence]) -> dict[str, float]:
         best = scored[0]
@@ -84,6 +85,7 @@ class Calibration:
             "mismatch": 1.0 if best.mismatch else 0.0,
             "no_data": 1.0 if no_data else 0.0,
             "keyword": 1.0 if keyword else 0.0,
+            "open_kind": 1.0 if q.kind not in HARD_KINDS and not keyword else 0.0,
         }
 
     def probability(self, signals: dict[str, float]) -> float:
@@ -92,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-1.450, p_top=6.033, margin=-0.243, context=-1.878, cover=1.641, low_cover=-2.221, hard_missing=-2.561, soft_missing=-3.741, top_missing=0.919, mismatch=-1.191, no_data=-0.298, keyword=0.309)
+CALIBRATION = Calibration(intercept=-0.627, p_top=3.979, margin=0.000, context=0.000, cover=0.892, low_cover=-1.621, hard_missing=-3.509, soft_missing=-3.476, top_missing=0.000, mismatch=-2.224, no_data=-0.405, keyword=-0.589, open_kind=-1.251)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.021, p_top=5.080, margin=-0.743, context=-0.104, cover=1.073, low_cover=0.509, hard_missing=-5.112, soft_missing=0.421, top_missing=0.969, mismatch=-3.412, no_data=-0.427, keyword=0.000)
+ANSWERABLE = Calibration(intercept=1.812, p_top=2.562, margin=0.000, context=0.000, cover=0.469, low_cover=0.000, hard_missing=-5.215, soft_missing=0.000, top_missing=0.000, mismatch=-3.696, no_data=-0.540, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -58,26 +58,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.375
-    cover: float = 3.264
-    context: float = 2.691
-    heading: float = 1.212
-    lean_prev: float = 1.538
-    lean_next: float = 0.976
-    novelty: float = -1.656
-    fact: float = 1.170
-    no_fact: float = -0.746
-    restate: float = -0.945
-    cue_reason: float = 0.681
-    cue_define: float = 1.056
-    cue_which: float = 0.939
-    cue_keyword: float = 0.567
+    cos: float = 4.373
+    cover: float = 3.259
+    context: float = 2.665
+    heading: float = 1.206
+    lean_prev: float = 1.532
+    lean_next: float = 0.978
+    novelty: float = -1.657
+    fact: float = 1.172
+    no_fact: float = -0.748
+    restate: float = -0.950
+    cue_reason: float = 0.679
+    cue_define: float = 1.048
+    cue_which: float = 0.931
+    cue_keyword: float = 0.566
     ordinal: float = 1.915
-    prep: float = 0.867
-    rank: float = 2.244
+    prep: float = 0.869
+    rank: float = 2.350
     mismatch: float = -2.339
     header: float = -3.026
-    short: float = -0.277
+    short: float = -0.278
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
