@@ -76,3 +76,76 @@ def test_search_does_not_import_bm25s_or_scipy(saved: tuple[SparseIndex, Path]) 
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# -- weighted queries and MaxScore pruning --------------------------------------------------
+
+
+def _zipf_docs(n: int, seed: int = 3) -> list[list[str]]:
+    """Passages over a skewed vocabulary: a few very common terms, many rare ones."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(400)]
+    p = 1.0 / np.arange(1, len(vocab) + 1) ** 1.1
+    p /= p.sum()
+    return [list(rng.choice(vocab, size=int(rng.integers(5, 60)), p=p)) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def zipf() -> SparseIndex:
+    return SparseIndex.build(_zipf_docs(4_000), k1=1.5, b=0.75)
+
+
+def test_weighted_scores_equal_the_per_term_sum_bit_for_bit(zipf: SparseIndex) -> None:
+    rng = np.random.default_rng(4)
+    mask = rng.random(zipf.num_docs) < 0.7
+    for _ in range(30):
+        terms = {f"w{int(i)}": float(w) for i, w in zip(rng.integers(0, 420, 6), rng.choice([0.3, 1.0, 2.0, 0.07, -1.0], 6))}
+        for m in (None, mask):
+            total = None
+            for t, w in terms.items():  # what a caller without weighted_scores adds up, array by array
+                sc = zipf.scores([t], m) if w > 0 else None
+                if sc is not None:
+                    total = w * sc if total is None else total + w * sc
+            got = zipf.weighted_scores(terms, m)
+            assert (got is None and total is None) or np.array_equal(got, total)
+    flat = ["w1", "w1", "w7"]  # an integer weight is the term repeated
+    assert np.array_equal(zipf.weighted_scores({"w1": 2.0, "w7": 1.0}), zipf.scores(flat))
+
+
+def test_posting_lists_are_sorted_by_passage(zipf: SparseIndex) -> None:
+    indptr, indices = zipf._indptr, zipf._indices
+    starts = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    same_term = starts[1:] == starts[:-1]
+    assert np.all(np.diff(indices)[same_term] > 0)  # MaxScore's binary search relies on it
+
+
+@pytest.mark.parametrize("n", [1, 10, 100])
+def test_maxscore_top_equals_the_full_sum(zipf: SparseIndex, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    from sdsearch import sparse as S
+
+    monkeypatch.setattr(S, "PRUNE_MIN_DOCS", 0)
+    pruned = 0
+    real = zipf._top_maxscore
+
+    def counting(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        nonlocal pruned
+        got = real(*a, **kw)
+        pruned += got is not None
+        return got
+
+    monkeypatch.setattr(zipf, "_top_maxscore", counting)
+    rng = np.random.default_rng(n)
+    mask = rng.random(zipf.num_docs) < 0.5
+    for trial in range(60):
+        common = [f"w{int(i)}" for i in rng.integers(0, 5, 2)]
+        rare = [f"w{int(i)}" for i in rng.integers(30, 400, int(rng.integers(1, 4)))]
+        terms = {t: float(rng.choice([1.0, 2.0, 0.35])) for t in common + rare}
+        m = mask if trial % 3 == 0 else None
+        got = zipf.top_weighted(terms, n, m)
+        full = zipf.weighted_scores(terms, m)
+        want = sorted(((-float(full[i]), int(i)) for i in np.flatnonzero(full > 0)))[:n]
+        assert [s for _, s in got] == [-s for s, _ in want]  # the same scores, best first
+        last = want[-1][0] if want else 0.0
+        assert {i for i, s in got if -s < last} == {i for s, i in want if s < last}  # same passages but for ties at the cut
+        assert all(float(full[i]) == s for i, s in got)
+    assert pruned >= 20  # the pruned path ran, not only the fallback

@@ -9,13 +9,25 @@ column-compressed matrix (``.npy`` arrays, a JSON vocabulary and parameters; no 
 Searching only sums columns, so ``load`` reads those files itself, memory-mapped, and
 scores with numpy exactly as bm25s does (same float32 sums in the same order): a
 one-shot search never imports bm25s (nor scipy, which it brings along).
+
+Weighted queries (``weighted_scores``, ``top_weighted``) sum weight · BM25 of each term into
+one array, postings only: the same float32 values as adding ``weight * scores([term])``
+array by array, without touching every passage once per term. Above ``PRUNE_MIN_DOCS``
+passages ``top_weighted`` skips the postings of common terms when they cannot change the
+top n (MaxScore, Turtle & Flood 1995): the exact scores of the passages holding the rarest
+terms give a threshold θ (the n-th best); terms whose largest weighted contributions
+together stay below θ are "non-essential", so a passage holding only those cannot enter
+the top n. Only the postings of the essential terms are read whole; every candidate's score
+is then completed term by term, in the query's order (the same float32 sum), by binary
+search in each term's posting list (bm25s stores them sorted by passage). Same top n and
+scores as the full sum; only the order of exactly tied scores may differ (by row here).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +37,14 @@ from .errors import StoreError
 
 # bm25s variants whose saved matrix is the whole score (the others add a per-term constant).
 _SUMMED_METHODS = ("lucene", "robertson", "atire")
+# From this many passages on ``top_weighted`` prunes (MaxScore); below, a full sum is ~1 ms
+# and its result (ties included) is the reference the eval sets were measured with.
+PRUNE_MIN_DOCS = 200_000
+# MaxScore's first threshold comes from the rarest terms' passages: at least this many × n.
+SEED_FACTOR = 4
+# Prune only when the essential postings are at most this share of all the query's postings
+# (candidates are completed by binary search, dearer per posting than a scattered add).
+PRUNE_SHARE = 0.25
 
 
 def _bm25s() -> Any:
@@ -56,6 +76,7 @@ class SparseIndex:
         self._params = params
         self._dtype = np.dtype(params.get("dtype", "float32"))
         self._built = built  # the bm25s object of a fresh build, for ``save``
+        self._max: dict[int, float] = {}  # largest BM25 weight per term id, read on first use
 
     # -- building and files --------------------------------------------------------------
 
@@ -133,10 +154,129 @@ class SparseIndex:
 
     def top(self, terms: Sequence[str], n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``n`` best passages (row, score) with a positive score, best first."""
-        scores = self.scores(terms, mask)
-        if scores is None or n <= 0:
+        return _top(self.scores(terms, mask), n)
+
+    # -- weighted queries ----------------------------------------------------------------
+
+    def _weighted_ids(self, terms: Mapping[str, float] | Sequence[tuple[str, float]]) -> list[tuple[int, float]]:
+        """(term id, weight) of the known terms with a positive weight, in the query's order."""
+        items = terms.items() if isinstance(terms, Mapping) else terms
+        vocab = self._vocab
+        return [(vocab[t], float(w)) for t, w in items if w > 0 and t in vocab]
+
+    def weighted_scores(
+        self, terms: Mapping[str, float] | Sequence[tuple[str, float]], mask: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Σ weight · BM25(term) of every passage (zero where ``mask`` is False); None when no
+        term with a positive weight is known. Bit for bit the float32 sum of
+        ``weight * scores([term], mask)`` over the terms in order, in one array instead of
+        one per term (an integer weight w equals the term repeated w times)."""
+        ids = self._weighted_ids(terms)
+        if not ids or self.num_docs == 0:
+            return None
+        scores = np.zeros(self.num_docs, dtype=self._dtype)
+        indptr, indices, data = self._indptr, self._indices, self._data
+        for t, w in ids:
+            start, end = int(indptr[t]), int(indptr[t + 1])
+            scores[indices[start:end]] += self._dtype.type(w) * data[start:end]
+        if mask is not None:
+            scores *= mask.astype(self._dtype)
+        return scores
+
+    def top_weighted(
+        self, terms: Mapping[str, float] | Sequence[tuple[str, float]], n: int, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``n`` best passages (row, score) by ``weighted_scores``, best first, positive only.
+
+        From ``PRUNE_MIN_DOCS`` passages on, the postings of common terms are skipped when
+        they cannot change the result (MaxScore, see the module docstring): the same
+        passages and scores as the full sum.
+        """
+        ids = self._weighted_ids(terms)
+        if not ids or self.num_docs == 0 or n <= 0:
             return []
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        if self.num_docs >= PRUNE_MIN_DOCS and len(ids) > 1:
+            found = self._top_maxscore(ids, n, mask)
+            if found is not None:
+                return found
+        return _top(self.weighted_scores(terms, mask), n)
+
+    def _term_max(self, t: int) -> float:
+        """The largest BM25 weight of term ``t`` in any passage (one contiguous read, cached)."""
+        got = self._max.get(t)
+        if got is None:
+            start, end = int(self._indptr[t]), int(self._indptr[t + 1])
+            got = self._max[t] = float(np.max(self._data[start:end])) if end > start else 0.0
+        return got
+
+    def _complete(self, ids: list[tuple[int, float]], rows: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """Exact weighted scores of ``rows`` (sorted): each term's weight looked up by binary
+        search in its posting list, summed in the query's order as ``weighted_scores`` does."""
+        out = np.zeros(len(rows), dtype=self._dtype)
+        indptr, indices, data = self._indptr, self._indices, self._data
+        zero = self._dtype.type(0)
+        for t, w in ids:
+            start, end = int(indptr[t]), int(indptr[t + 1])
+            if end == start:
+                continue
+            postings = indices[start:end]
+            pos = np.minimum(np.searchsorted(postings, rows), end - start - 1)
+            value = np.where(np.asarray(postings[pos]) == rows, np.asarray(data[start:end][pos]), zero)
+            out += self._dtype.type(w) * value
+        if mask is not None:
+            out *= mask[rows].astype(self._dtype)
+        return out
+
+    def _top_maxscore(self, ids: list[tuple[int, float]], n: int, mask: np.ndarray | None) -> list[tuple[int, float]] | None:
+        """``top_weighted`` by MaxScore; None when pruning would not save work (the caller sums all)."""
+        indptr, indices = self._indptr, self._indices
+        spans = [(int(indptr[t]), int(indptr[t + 1])) for t, _ in ids]
+        sizes = [end - start for start, end in spans]
+        budget = PRUNE_SHARE * sum(sizes)
+
+        def holders(js: list[int]) -> np.ndarray:
+            return np.unique(np.concatenate([np.asarray(indices[spans[j][0] : spans[j][1]]) for j in js]))
+
+        # 1. A threshold: the n-th best exact score among the passages holding the rarest terms
+        #    (a lower bound of the final n-th best).
+        seed: list[int] = []
+        held = 0
+        for j in sorted(range(len(ids)), key=sizes.__getitem__):
+            if held >= SEED_FACTOR * n or held + sizes[j] > budget:
+                break
+            seed.append(j)
+            held += sizes[j]
+        if held < n:
+            return None
+        scores = self._complete(ids, holders(seed), mask)
+        if int((scores > 0).sum()) < n:
+            return None
+        theta = float(np.partition(scores, len(scores) - n)[len(scores) - n])
+        # 2. Non-essential terms: the smallest bounds that together stay below θ (with a margin
+        #    for float32 rounding); a passage holding only those scores below the n-th best.
+        bound = [w * self._term_max(t) for t, w in ids]
+        below = 0.0
+        skipped = set()
+        for j in sorted(range(len(ids)), key=bound.__getitem__):
+            if (below + bound[j]) * (1 + 1e-4) >= theta:
+                break
+            below += bound[j]
+            skipped.add(j)
+        essential = [j for j in range(len(ids)) if j not in skipped]
+        if sum(sizes[j] for j in essential) > budget:
+            return None
+        # 3. Candidates: every passage holding an essential term, scored exactly.
+        rows = holders(essential)
+        scores = self._complete(ids, rows, mask)
+        order = np.lexsort((rows, -scores))[:n]
+        return [(int(rows[i]), float(scores[i])) for i in order if scores[i] > 0]
+
+
+def _top(scores: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+    """The ``n`` best rows with a positive score, best first."""
+    if scores is None or n <= 0:
+        return []
+    n = min(n, len(scores))
+    top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
