@@ -281,6 +281,36 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
     }
 
 
+def bm25_core(r, queries: list[str], rounds: int) -> dict:  # noqa: ANN001
+    """BM25 alone, per query plan (weighted terms, no feedback pass), three ways, in turn:
+    ``per_term``: the retriever's ``_bm25`` (one score array per term, then summed) and a top n;
+    ``weighted``: ``SparseIndex.weighted_scores`` (one array, postings only) and a top n;
+    ``maxscore``: ``SparseIndex.top_weighted`` (MaxScore pruning above PRUNE_MIN_DOCS).
+    ``same``: queries whose top-n scores agree in all three (they must: exact methods)."""
+    from sdsearch.sparse import _top
+
+    sp = r.index.sparse
+    n = r.settings.candidates
+    plans = [r.plan(q).terms for q in queries]
+    times: dict[str, list[float]] = {"per_term": [], "weighted": [], "maxscore": []}
+    same = 0
+    for _ in range(rounds):
+        for terms in plans:
+            t = time.perf_counter()
+            a = _top(r._bm25(terms, None), n)
+            times["per_term"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            b = _top(sp.weighted_scores(terms, None), n)
+            times["weighted"].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            c = sp.top_weighted(terms, n)
+            times["maxscore"].append((time.perf_counter() - t) * 1000)
+            same += [s for _, s in a] == [s for _, s in b] == [s for _, s in c]
+    out: dict = {k: {"p50": statistics.median(v), "p95": float(np.percentile(v, 95))} for k, v in times.items()}
+    out["same"] = same / max(1, rounds * len(plans))
+    return out
+
+
 def phase_query(folder: Path, n_queries: int, rounds: int) -> dict:
     from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
@@ -316,7 +346,9 @@ def phase_query(folder: Path, n_queries: int, rounds: int) -> dict:
     qv = np.ascontiguousarray(enc.encode_queries(queries), dtype=np.float32)
     got = [[i for i, _ in row[:10]] for row in r.dense(qv, 100, None)]
     truth = exact_top(index.vectors, qv, 10)
+    core = bm25_core(r, queries, rounds)
     out = {
+        "bm25_core": core,
         "open_s": t_open,
         "retriever_s": t_retriever,
         "first_s": t_first,
@@ -404,6 +436,7 @@ def table(rows: list[tuple[dict, dict]]) -> str:
         "| passages | vector index (nprobe or efSearch, shortlist) | build s: vectors / bm25 / write | build peak RSS GB "
         "| on disk MB: faiss / vectors.npy / bm25 / passages / meta | open s (+ first query) "
         "| p50 / p95 ms dense | sparse | hybrid | hybrid min p50 | recall@10 (calibration / eval queries) "
+        "| BM25 alone p50 / p95 ms: per-term arrays · one array · MaxScore (same top) "
         "| search RSS MB: peak (anon + file) | one-shot CLI s: corpus / cold / warm (CPU s) | CPU s: build / query "
         "| load avg: build / query |"
     )
@@ -421,6 +454,13 @@ def table(rows: list[tuple[dict, dict]]) -> str:
         short = f.get("shortlist", "-") if not f.get("exact", True) else "-"
         rec = f.get("recall_at_10")
         ra = q["rss_after"]
+        c = q.get("bm25_core")
+        core = (
+            f"{c['per_term']['p50']:.1f} / {c['per_term']['p95']:.1f} · {c['weighted']['p50']:.1f} / "
+            f"{c['weighted']['p95']:.1f} · {c['maxscore']['p50']:.1f} / {c['maxscore']['p95']:.1f} ({c['same']:.0%})"
+            if c
+            else "-"
+        )
         lines.append(
             f"| {fmt_n(b['n'])} | {b['factory']} ({width}, {short}) "
             f"| {b['vector_s']:.0f} / {b['bm25_s']:.0f} / {b['write_s']:.0f} | {b['build_peak_mb'] / 1024:.1f} "
@@ -430,7 +470,7 @@ def table(rows: list[tuple[dict, dict]]) -> str:
             f"| {q['dense']['p50']:.1f} / {q['dense']['p95']:.1f} | {q['sparse']['p50']:.1f} / {q['sparse']['p95']:.1f} "
             f"| {q['hybrid']['p50']:.1f} / {q['hybrid']['p95']:.1f} | {q['hybrid']['min_p50']:.1f} "
             f"| {rec if rec is not None else 'exact'} / {q['recall_queries']:.3f} "
-            f"| {ra['VmHWM']:.0f} ({ra['RssAnon']:.0f} + {ra['RssFile']:.0f}) | {shot} "
+            f"| {core} | {ra['VmHWM']:.0f} ({ra['RssAnon']:.0f} + {ra['RssFile']:.0f}) | {shot} "
             f"| {b.get('cpu_s', 0):.0f} / {q.get('cpu_s', 0):.0f} | {b['load']:.1f} / {q['load']:.1f} |"
         )
     return "\n".join(lines)
