@@ -47,6 +47,7 @@ def collect(r: Retriever, items: list[dict[str, Any]], loc: Any, name: str) -> l
         return fused
 
     r._second_stage = capture  # type: ignore[method-assign]
+    kinds, rerank.KINDS = rerank.KINDS, frozenset({"long", "short", "normal"})  # every dev query is a training row
     locations = PassageLocations(r.index.passages)
     out = []
     for it in items:
@@ -61,6 +62,7 @@ def collect(r: Retriever, items: list[dict[str, Any]], loc: Any, name: str) -> l
             y.append(float(bool(owners & relevant)))
         out.append({"x": x, "y": np.array(y), "rel": len(relevant), "set": name, "id": it["id"]})
     del r._second_stage
+    rerank.KINDS = kinds
     return out
 
 
