@@ -94,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.627, p_top=3.979, margin=0.000, context=0.000, cover=0.892, low_cover=-1.621, hard_missing=-3.509, soft_missing=-3.476, top_missing=0.000, mismatch=-2.224, no_data=-0.405, keyword=-0.589, open_kind=-1.251)
+CALIBRATION = Calibration(intercept=-0.673, p_top=4.396, margin=0.000, context=0.000, cover=0.852, low_cover=-1.005, hard_missing=-3.455, soft_missing=-0.405, top_missing=0.000, mismatch=-2.181, no_data=-0.404, keyword=-0.762, open_kind=-0.999)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.812, p_top=2.562, margin=0.000, context=0.000, cover=0.469, low_cover=0.000, hard_missing=-5.215, soft_missing=0.000, top_missing=0.000, mismatch=-3.696, no_data=-0.540, keyword=0.000, open_kind=0.000)
+ANSWERABLE = Calibration(intercept=1.642, p_top=2.713, margin=0.000, context=0.000, cover=0.539, low_cover=0.000, hard_missing=-5.110, soft_missing=0.000, top_missing=0.000, mismatch=-3.615, no_data=-0.535, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

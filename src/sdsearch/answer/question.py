@@ -105,10 +105,11 @@ def asked_preposition(question: str) -> str | None:
     """The preposition the answer comes with: "Naar wie verschuiven de taken?" → "naar" (the
     answer reads "naar de omliggende gemeenten"); "Met welke partijen", "waarmee" → "met"."""
     q = fold(question).strip()
-    m = re.match(r"^(?:en\s+)?(naar|aan|met|voor|bij|door|op|in|uit|over|tegen|van)\s+(?:wie|welke?)\b", q)
+    # Not "door wie" or "van wie": the answer is as often the subject ("Y voert X uit").
+    m = re.match(r"^(?:en\s+)?(naar|aan|met|voor|bij|op|in|uit|over|tegen)\s+(?:wie|welke?)\b", q)
     if m:
         return m.group(1)
-    m = re.match(r"^(?:en\s+)?waar(aan|mee|voor|bij|door|op|in|uit|over|naar|tegen|van)\b", q)
+    m = re.match(r"^(?:en\s+)?waar(aan|mee|voor|bij|op|in|uit|over|naar|tegen)\b", q)
     return _PREP_OF_WAAR[m.group(1)] if m else None
 
 

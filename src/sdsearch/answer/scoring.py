@@ -58,26 +58,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.373
-    cover: float = 3.259
-    context: float = 2.665
-    heading: float = 1.206
-    lean_prev: float = 1.532
-    lean_next: float = 0.978
-    novelty: float = -1.657
-    fact: float = 1.172
-    no_fact: float = -0.748
-    restate: float = -0.950
-    cue_reason: float = 0.679
-    cue_define: float = 1.048
-    cue_which: float = 0.931
-    cue_keyword: float = 0.566
-    ordinal: float = 1.915
-    prep: float = 0.869
-    rank: float = 2.350
-    mismatch: float = -2.339
-    header: float = -3.026
-    short: float = -0.278
+    cos: float = 4.348
+    cover: float = 3.457
+    context: float = 2.516
+    heading: float = 1.176
+    lean_prev: float = 1.024
+    lean_next: float = 0.987
+    novelty: float = -1.734
+    fact: float = 1.394
+    no_fact: float = -0.895
+    restate: float = -0.808
+    cue_reason: float = 0.676
+    cue_define: float = 0.435
+    cue_which: float = 0.890
+    cue_keyword: float = 0.545
+    ordinal: float = 1.874
+    prep: float = 0.851
+    rank: float = 2.342
+    mismatch: float = -2.328
+    header: float = -3.025
+    short: float = -0.141
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -541,6 +541,8 @@ def score_sentences(
         elif keyword:
             k = novelty[id(c)]
         cue[id(c)] = k
+        if q.kind == "definition" and c.fact_ok and k < 1.0:
+            c.fact_ok = False  # "zorgt voor", "is de": a weak sign of a definition (its span stays, fact 0.5)
     for c in allc:
         p = c.hit.passage
         win = build_window(c)
@@ -548,18 +550,25 @@ def score_sentences(
         # For an amount, date or name the fact must be in the sentence or one it leans on:
         # a number in the next sentence is as likely another number.
         weak = q.kind not in ("amount", "date", "who") and not c.fact_ok and (cue[id(c)] < 1.0 or novelty[id(c)] < 0.6)
-        nxt = c.next
-        if (
-            weak
-            and c.row is None
-            and nxt is not None
-            and nxt not in win
-            and nxt.hit.passage is c.hit.passage
-            and len(win) < MAX_SENTENCES
-            and sum(len(y.text) for y in win) + len(nxt.text) <= MAX_CHARS
-        ):
-            # A sentence that only restates the question: the fact usually follows it.
-            win = sorted([*win, nxt], key=lambda y: y.start)
+        # ... or the name it holds does not come with the asked preposition ("voor ... mensen" for "naar wie").
+        weak = weak or bool(prep and c.fact_ok and c.span and c.row is None and not _after_prep(c, prep))
+        if weak and c.row is None and not any(y.fact_ok or cue[id(y)] >= 1.0 for y in win if y is not c):
+            # A sentence that only restates the question: the fact usually follows it, in the
+            # next sentence or the one after ("We zien een trend ... Ook ons wijkteam ... In 2023
+            # nemen medewerkers deel aan een training").
+            last = max(win, key=lambda y: y.start)
+            while len(win) < MAX_SENTENCES:
+                nxt = last.next
+                if (
+                    nxt is None
+                    or nxt.hit.passage is not c.hit.passage
+                    or sum(len(y.text) for y in win) + len(nxt.text) > MAX_CHARS
+                ):
+                    break
+                win = sorted([*win, nxt], key=lambda y: y.start)
+                last = nxt
+                if nxt.fact_ok or cue[id(nxt)] >= 1.0:
+                    break
         c.window = win
         c.leans_on = next((y for y in win if y is not c and y is not c.header), None)
         around = " ".join(x.text for x in (c.prev, c.next) if x is not None)
@@ -575,6 +584,8 @@ def score_sentences(
         head_cover = cover(Bag.of(retriever, c.heading)) if c.heading else 0.0
         # The fact: in ``c`` itself, else in the window sentence that holds one.
         holder = c if c.fact_ok else next((y for y in win if y.fact_ok and y is not c.header), None)
+        if prep and holder is not None and holder.span and not _after_prep(holder, prep):
+            holder = next((y for y in win if y.fact_ok and y.span and y.row is None and _after_prep(y, prep)), holder)
         if holder is None:
             holder = c if c.span else next((y for y in win if y.span and y is not c.header), None)
         c.fact_at = holder

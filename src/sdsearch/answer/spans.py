@@ -81,7 +81,7 @@ DEFINING = re.compile(
 # idee van X is dat ...", "Doel van X is ...", "X houdt in ...", "Het uitvoeren van ..." (a task).
 DEFINES = re.compile(
     r"^(?:(?:dit|deze|die|het|dat)\s+(?:is|zijn|was|waren|houdt|betreft|betekent)\b"
-    r"|(?:het\s+)?(?:idee|doel|streven|principe)\s+(?:van|is)\b|het\s+(?:[\w-]+\s+){0,6}[\w-]+en\s+van\b)"
+    r"|(?:het\s+)?(?:idee|doel|streven|principe)\s+(?:van|is)\b|het\s+(?:[\w-]+,?\s+){0,8}[\w-]+en\s+van\b)"
     r"|\b(?:is|zijn|was|waren)\s+(?:een|voor|bedoeld|gericht|bestemd|opgericht|ingesteld)\b|\bhoudt\b.{0,80}\bin\b"
     r"|\bbestaat uit\b|\bheeft (?:als|het) (?:doel|taak|principe|idee)\b|\bmet als doel\b|\bgaat (?:met|over)\b",
     re.I,
@@ -154,7 +154,7 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
     if kind == "which":
         return _who_spans(sentence, question) or _list_spans(sentence)
     if kind in ("definition", "how"):
-        m = DEFINING.search(sentence) if kind == "definition" else ACTION.search(sentence)
+        m = (DEFINES.search(sentence) or DEFINING.search(sentence)) if kind == "definition" else ACTION.search(sentence)
         if m:
             return [(m.start(), len(sentence.rstrip(". ")))]
         return []
