@@ -204,3 +204,9 @@ def test_the_default_index_from_before_abbreviations_is_rebuilt(tmp_path: Path, 
 def test_initials_that_are_common_words_are_not_kept() -> None:
     texts = ["De Bron Vlaardingen helpt.", "Via Bron Vlaardingen.", "Bij Bron Vlaardingen loopt het."]
     assert "bv" not in mine_initials(texts)  # "bv." means "bijvoorbeeld" in a query
+
+
+def test_the_long_form_is_what_a_hit_highlights(abbrev_index: Path, fake_encoder: FakeEncoder) -> None:
+    r = Retriever(open_index(abbrev_index), fake_encoder, Settings())
+    hit = r.search(["cjg"], mode="sparse")[0][0]
+    assert {"centrum", "jeugd", "gezin"} <= set(hit.matched_terms)

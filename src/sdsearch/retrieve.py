@@ -479,7 +479,8 @@ class Retriever:
             fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=p.dense_weight, sub_scores=sub_scores)
             if s.adaptive and s.second_stage and mode == "hybrid" and fused and p.kind in rerank.KINDS:
                 fused = self._second_stage(q, p, fused, dict(dense_lists[qi]), dict(sparse_list), sub_scores)
-            results.append(self._hits(q, fused, k, filters))
+            # Highlight what was searched: the query's terms, their corrections and long forms.
+            results.append(self._hits(q, fused, k, filters, frozenset(self.analyzer.terms(q)) | frozenset(p.terms)))
         return results
 
     def _fuse(
@@ -602,7 +603,9 @@ class Retriever:
                 )
         return p
 
-    def _hits(self, query: str, ranked: list[tuple[int, float]], k: int, filters: Filters | None) -> list[Hit]:
+    def _hits(
+        self, query: str, ranked: list[tuple[int, float]], k: int, filters: Filters | None, terms: frozenset[str] | None = None
+    ) -> list[Hit]:
         kept: list[tuple[Passage, float, frozenset[str]]] = []
         for idx, score in ranked:
             p = self._present(self.index.passages[idx], filters)
@@ -619,7 +622,7 @@ class Retriever:
             kept.append((p, score, sh))
             if len(kept) >= k:
                 break
-        qterms = frozenset(self.analyzer.terms(query))
+        qterms = frozenset(self.analyzer.terms(query)) if terms is None else terms
         return [
             Hit(passage=p, score=score, rank=r, matched_terms=_matched(self.analyzer, qterms, p.text))
             for r, (p, score, _) in enumerate(kept, start=1)
