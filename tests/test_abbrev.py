@@ -210,3 +210,10 @@ def test_the_long_form_is_what_a_hit_highlights(abbrev_index: Path, fake_encoder
     r = Retriever(open_index(abbrev_index), fake_encoder, Settings())
     hit = r.search(["cjg"], mode="sparse")[0][0]
     assert {"centrum", "jeugd", "gezin"} <= set(hit.matched_terms)
+
+
+def test_a_short_form_inside_a_hyphenated_word_gets_its_long_form_at_the_end() -> None:
+    a = Analyzer()
+    ab = Abbreviations({}, {"bw": ("beschermd wonen", 12)})
+    q = "hoeveel BW-instellingen zijn er?"
+    assert with_long_forms(q, expansions(q, ab, a.tokens(q))) == "hoeveel BW-instellingen zijn er? (beschermd wonen)"

@@ -189,7 +189,9 @@ def with_long_forms(query: str, exp: Sequence[Expansion]) -> str:
     for e in exp:
         if e.direction != "long":
             continue
-        m = re.search(rf"(?<![\w-]){re.escape(e.short)}(?![\w])", out, flags=re.IGNORECASE)
+        # A standalone short form gets its long form right after it; one inside a hyphenated
+        # word ("BW-instellingen") at the end of the query.
+        m = re.search(rf"(?<![\w-]){re.escape(e.short)}(?![\w-])", out, flags=re.IGNORECASE)
         if m:
             out = f"{out[: m.end()]} ({e.long}){out[m.end():]}"
         else:
