@@ -45,7 +45,7 @@ FEATURES = Weights.feature_names()
 PRIOR = {
     "cos": 4.0, "cover": 1.0, "context": 0.5, "heading": 0.3, "lean_prev": 0.8, "lean_next": 0.8, "novelty": 0.5,
     "fact": 1.0, "no_fact": -1.0, "restate": -0.8, "cue_reason": 0.6, "cue_define": 0.6, "cue_which": 0.6,
-    "cue_keyword": 0.6, "ordinal": 1.5, "prep": 0.5, "rank": 0.3, "mismatch": -2.0,
+    "cue_keyword": 0.6, "ordinal": 1.5, "typed": 0.5, "rank": 0.3, "mismatch": -2.0,
     "header": -3.0, "short": -0.5,
 }
 SIGNALS = tuple(f.name for f in fields(Calibration) if f.name not in ("intercept", "p_top", "margin"))

@@ -28,6 +28,7 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\bwat (?:is|zijn|was|waren|bedraagt|bedragen|bedroeg|bedroegen) (?:het|de) (?:[\w-]+e )?"
             r"(?:budget|bedrag|kosten|lasten|baten|uitgaven|inkomsten|omvang|saldo|reserves?|totaal|hoogte)\b"
             r"|\bwat (?:is|was) het (?:geraamde|begrote|verwachte) resultaat\b"
+            r"|\bwat (?:is|was) de stand van (?:de|het) (?:\w+ )?(?:reserve|fonds|budget|voorziening)"
         ),
     ),
     (

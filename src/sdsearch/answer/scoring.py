@@ -48,7 +48,7 @@ from .question import (
     stems,
     word_credits,
 )
-from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, fact_span, words_near
+from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, fact_span, is_typed, words_near
 
 
 @dataclass(frozen=True)
@@ -58,26 +58,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.347
-    cover: float = 3.457
-    context: float = 2.516
-    heading: float = 1.177
-    lean_prev: float = 1.023
-    lean_next: float = 0.986
+    cos: float = 4.346
+    cover: float = 3.450
+    context: float = 2.517
+    heading: float = 1.174
+    lean_prev: float = 1.010
+    lean_next: float = 0.991
     novelty: float = -1.734
-    fact: float = 1.398
-    no_fact: float = -0.893
+    fact: float = 1.399
+    no_fact: float = -0.894
     restate: float = -0.807
     cue_reason: float = 0.673
     cue_define: float = 0.434
-    cue_which: float = 0.890
+    cue_which: float = 0.905
     cue_keyword: float = 0.545
     ordinal: float = 1.874
-    prep: float = 0.851
-    rank: float = 2.341
-    mismatch: float = -2.328
+    typed: float = 0.753
+    rank: float = 2.339
+    mismatch: float = -2.339
     header: float = -3.025
-    short: float = -0.141
+    short: float = -0.152
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -383,6 +383,10 @@ def _after_prep(c: ScoredSentence, prep: str) -> bool:
     return prep in before
 
 
+def _typed(c: ScoredSentence | None, question: str) -> bool:
+    return c is not None and c.span is not None and c.row is None and is_typed(c.text, c.span, question)
+
+
 def _row_cover(
     retriever: Retriever, q: QuestionInfo, allc: list[ScoredSentence], bags: dict[int, Bag], w: Weights
 ) -> dict[int, float]:
@@ -506,6 +510,7 @@ def score_sentences(
     keyword = is_keyword_query(question)
     noun = asked_noun(question) if q.kind == "which" else None
     prep = asked_preposition(question) if q.kind in ("who", "which") else None
+    typed_q = q.kind in ("who", "which")
     top = max(q.focus, key=lambda x: x.weight, default=None)
     def head_covers(c: ScoredSentence) -> bool:
         return bool(c.heading) and cover(Bag.of(retriever, c.heading)) > 0
@@ -634,7 +639,7 @@ def score_sentences(
             "cue_which": win_cue if q.kind == "which" else 0.0,
             "cue_keyword": win_cue if keyword else 0.0,
             "ordinal": 1.0 if _ordinal_item(question, c) else 0.0,
-            "prep": 1.0 if prep and holder is not None and holder.span and _after_prep(holder, prep) else 0.0,
+            "typed": 1.0 if typed_q and _typed(holder, question) else 0.0,
             "rank": 1.0 / c.hit.rank,
             "mismatch": 1.0 if c.mismatch else 0.0,
             "header": 1.0 if c.is_header else 0.0,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from ..analysis import _lexicon, fold, stopwords
-from .question import YEAR, asked_preposition, asks_money, counted_word, stems
+from ..analysis import stem
+from .question import YEAR, asked_noun, asked_preposition, asks_money, counted_word, stems
 
 MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 _WORD_NUMBERS = (
@@ -149,10 +150,16 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
             if m and m.start() > 0:
                 out.append((m.start(), len(sentence.rstrip(". "))))
         return out
-    if kind == "who":
-        return _who_spans(sentence, question)
-    if kind == "which":
-        return _who_spans(sentence, question) or _list_spans(sentence)
+    if kind in ("who", "which"):
+        names = _who_spans(sentence, question)
+        noun = asked_noun(question)
+        if noun and re.search(r"(?:en|s)$", noun):
+            # "Welke organisaties ...?" asks for all of them: the enumeration that holds the names.
+            for a0, b0 in _list_spans(sentence):
+                inside = [n for n in names if a0 <= n[0] and n[1] <= b0 and sentence[n[0]].isupper()]
+                if len(inside) >= 2:  # from its first name to its last: "TOZO, bedrijfskredieten en de TONK"
+                    return [(inside[0][0], inside[-1][1]), *names]
+        return names or (_list_spans(sentence) if kind == "which" else [])
     if kind in ("definition", "how"):
         m = (DEFINES.search(sentence) or DEFINING.search(sentence)) if kind == "definition" else ACTION.search(sentence)
         if m:
@@ -220,6 +227,21 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
 
 
+def is_typed(sentence: str, span: tuple[int, int], question: str) -> bool:
+    """Whether a name in ``sentence`` is marked as the kind of answer asked: it follows the
+    question's preposition ("naar de omliggende gemeenten" for "naar wie") or the noun after
+    "welke" ("centrumgemeente Haarlem" for "welke centrumgemeente", "partijen als de Voedselbank")."""
+    before = fold(sentence[: span[0]]).split()
+    prep = asked_preposition(question)
+    if prep and prep in before[-4:]:
+        return True
+    noun = asked_noun(question)
+    if noun and len(noun) >= 4:
+        key = stem(noun)[:10]
+        return any(key in w for w in before[-3:])
+    return False
+
+
 def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int] | None:
     """Offsets in ``sentence`` of the fact the question asks for, if one is there.
 
@@ -236,10 +258,11 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
     if len(spans) == 1 or kind == "reason":
         return spans[0]
     qstems = stems(question) | set(YEAR.findall(question))
-    prep = asked_preposition(question) if kind in ("who", "which") else None
-    if prep:  # "Naar wie ...?": the name after "naar" ("van Haarlem naar de omliggende gemeenten")
-        after = [s for s in spans if prep in fold(sentence[: s[0]]).split()[-4:]]
-        spans = after or spans
+    if kind in ("who", "which"):
+        # "Naar wie ...?": the name after "naar" ("van Haarlem naar de omliggende gemeenten");
+        # "Welke onderwijsinstellingen ...?": the name after that noun ("onderwijsinstellingen Albeda en Lentiz").
+        typed = [s for s in spans if is_typed(sentence, s, question)]
+        spans = typed or spans
         if len(spans) == 1:
             return spans[0]
     if kind == "who":
