@@ -177,6 +177,11 @@ def test_ivf_sq8_above_hnsw_limit_meets_recall_and_records_settings(sq8_limits: 
     _, fids = V.search(loaded, info, x, q[:8], 10, selector=sel, fraction=float(mask.mean()))
     assert np.all(fids >= 0) and mask[fids].all()
     assert np.array_equal(V.search(loaded, info, x, q, 10)[1], ids)
+    # one query at a time: lists and rows read ahead (willneed), then the lists scanned - same results
+    one = np.vstack([V.search(loaded, info, x, q[i : i + 1], 10)[1] for i in range(len(q))])
+    assert np.array_equal(one, ids)
+    one = np.vstack([V.search(loaded, info, x, q[i : i + 1], 10, selector=sel, fraction=float(mask.mean()))[1] for i in range(8)])
+    assert np.array_equal(one, fids) and mask[one].all()
 
 
 def test_calibration_bisects_to_the_smallest_width_that_meets_the_target(monkeypatch: pytest.MonkeyPatch) -> None:
