@@ -146,7 +146,7 @@ def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndar
 # (margin beside p_top, context beside cover), so it is left out and the head refitted.
 SIGNS = {
     "p_top": 1, "margin": 1, "context": 1, "cover": 1, "low_cover": -1, "hard_missing": -1, "soft_missing": -1,
-    "top_missing": -1, "mismatch": -1, "no_data": -1, "keyword": 0, "open_kind": -1,
+    "top_missing": -1, "mismatch": -1, "no_data": -1, "keyword": 0, "open_kind": -1, "not_given": -1, "aim_only": -1,
 }
 SIGNAL_NAMES = ("p_top", "margin", *SIGNALS)
 
@@ -305,6 +305,12 @@ def main() -> None:
                 "weights": dict(zip(FEATURES, w_all.tolist(), strict=True)),
                 "calibration": {"intercept": b, **dict(zip(names, coef.tolist(), strict=True))},
                 "answerable": {"intercept": ba, **dict(zip(names, coefa.tolist(), strict=True))},
+                # Per dev question, out of fold: is the chosen answer right, P(right), P(answerable).
+                "out_of_fold": [
+                    {"id": d.qid, "set": d.set, "kind": d.kind, "answerable": d.answerable, "right": bool(rr),
+                     "confidence": round(float(pr), 4), "p_answerable": round(float(pa), 4)}
+                    for d, rr, pr, pa in zip(data, r_oof, p_oof, pa_oof, strict=True)
+                ],
             },
             indent=1,
         )
