@@ -146,7 +146,7 @@ def decision_rows(data: list[QData], w: np.ndarray) -> tuple[np.ndarray, np.ndar
 # (margin beside p_top, context beside cover), so it is left out and the head refitted.
 SIGNS = {
     "p_top": 1, "margin": 1, "context": 1, "cover": 1, "low_cover": -1, "hard_missing": -1, "soft_missing": -1,
-    "top_missing": -1, "mismatch": -1, "no_data": -1, "keyword": 0, "open_kind": -1, "not_given": -1, "aim_only": -1,
+    "top_missing": -1, "mismatch": -1, "no_data": -1, "keyword": 0, "open_kind": -1,
 }
 SIGNAL_NAMES = ("p_top", "margin", *SIGNALS)
 

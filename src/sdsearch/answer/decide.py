@@ -14,10 +14,8 @@ Below ``Settings.answer_threshold`` the answer is "no clear answer"; the hits st
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-from ..analysis import fold
 from ..config import Settings
 from ..retrieve import Filters, Retriever
 from ..types import Answer, AnswerSentence, Hit
@@ -39,25 +37,6 @@ class StatedAnswer(Answer):
 
 HARD_KINDS = ("amount", "date", "who")  # kinds whose fact is a number, date or name: missing means no answer
 
-# A report that says it does not have the fact: "lukte het nog niet om een aanbieder te vinden",
-# "is dus nog onzeker", "nog niet bekend".
-NOT_GIVEN = re.compile(
-    r"\b(?:nog niet (?:bekend|duidelijk|gevonden|vastgesteld|besloten)|nog geen|nog onzeker|is (?:dus )?onzeker|onbekend"
-    r"|lukte (?:het )?(?:\w+ )?(?:nog )?niet|is niet gelukt|niet (?:te )?vinden|ontbreekt|ontbreken)\b"
-)
-# An aim, not a result: "Het streven is om ... te helpen", "we willen", "de ambitie".
-AIM = re.compile(r"\b(?:streven|streeft|ambitie|ambities|doelstelling|beoogd\w*|beogen|willen|wil|verwacht\w*|zullen|zal|plan)\b")
-_ACHIEVED = re.compile(
-    r"\b(?:daadwerkelijk|werkelijk|feitelijk|gerealiseerd|behaald|bereikt)\b"
-    r"|^\W*(?:hoeveel|wie|wat|welke?)\b(?:\s+\w+)?\s+(?:heeft|hebben|had|hadden|werd|werden)\b.*"
-    r"\b(?:ge\w+(?:d|t)|geholpen|gegeven|gekregen|genomen|gedaan|gevonden|ontvangen|gebleven|gekomen)\b"
-)
-
-
-def asks_achieved(question: str) -> bool:
-    """The question asks what happened or was achieved ("hoeveel jongeren heeft Next Society daadwerkelijk geholpen")."""
-    return bool(_ACHIEVED.search(fold(question)))
-
 
 @dataclass(frozen=True)
 class Calibration:
@@ -77,15 +56,12 @@ class Calibration:
     no_data: float = -1.0  # the addressed table cell is empty ("g.g.b.")
     keyword: float = 0.0  # keyword-style input
     open_kind: float = 0.0  # the question asks what, how, why or which (a clause), not an amount, date or name
-    not_given: float = 0.0  # the answer says the fact is not there (yet): "lukte het nog niet", "nog onzeker"
-    aim_only: float = 0.0  # asked what was achieved ("daadwerkelijk", "heeft ... geholpen"); the answer gives an aim
 
     def signals(self, q: QuestionInfo, scored: list[ScoredSentence]) -> dict[str, float]:
         best = scored[0]
         probs = softmax([c.score for c in scored])
         second = scored[1].score if len(scored) > 1 else best.score - 5.0
         f = best.features
-        shown = " ".join(c.text for c in (best.window or [best]))
         cover = best.cover + f.get("lean_prev", 0.0) + f.get("lean_next", 0.0)
         fact_ok = best.fact_at is not None and best.fact_at.fact_ok
         keyword = is_keyword_query(q.text)
@@ -110,8 +86,6 @@ class Calibration:
             "no_data": 1.0 if no_data else 0.0,
             "keyword": 1.0 if keyword else 0.0,
             "open_kind": 1.0 if q.kind not in HARD_KINDS and not keyword else 0.0,
-            "not_given": 1.0 if NOT_GIVEN.search(fold(shown)) else 0.0,
-            "aim_only": 1.0 if asks_achieved(q.text) and AIM.search(fold(shown)) else 0.0,
         }
 
     def probability(self, signals: dict[str, float]) -> float:
@@ -120,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-1.178, p_top=4.637, margin=0.179, context=0.823, cover=0.903, low_cover=-1.578, hard_missing=-4.157, soft_missing=-0.532, top_missing=0.000, mismatch=-2.744, no_data=-0.252, keyword=-1.302, open_kind=-1.207, not_given=-1.758, aim_only=-2.272)
+CALIBRATION = Calibration(intercept=-0.802, p_top=4.510, margin=0.127, context=0.000, cover=1.149, low_cover=-0.728, hard_missing=-3.587, soft_missing=-0.385, top_missing=0.000, mismatch=-2.259, no_data=-0.386, keyword=-1.057, open_kind=-1.261)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.926, p_top=3.899, margin=0.593, context=0.090, cover=0.000, low_cover=0.000, hard_missing=-5.248, soft_missing=0.000, top_missing=0.000, mismatch=-3.547, no_data=-0.464, keyword=0.000, open_kind=0.000, not_given=-4.503, aim_only=0.000)
+ANSWERABLE = Calibration(intercept=0.875, p_top=4.206, margin=0.000, context=0.000, cover=1.110, low_cover=0.000, hard_missing=-4.903, soft_missing=0.000, top_missing=0.000, mismatch=-3.441, no_data=-0.480, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -35,7 +35,7 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "who",
         re.compile(
             r"\bwie\b|\bhoe (?:heet|heten)\b|\bwelke naam\b"
-            r"|\bwelke? (?:(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|\d+) )?(?:[\w-]+e )?[\w-]*(?:organisaties?|partij|partijen|instanties?|aanbieders?|consortium|consortia"
+            r"|\bwelke? (?:[\w-]+e )?[\w-]*(?:organisaties?|partij|partijen|instanties?|aanbieders?|consortium|consortia"
             r"|instellingen?|bedrijf|bedrijven|gemeenten?|stichtingen?|corporaties?|partners?)\b"
             r"|\bdoor wie\b|\bwordt? (?:uitgevoerd|verzorgd|georganiseerd|geleverd|aangeboden) door\b"
         ),
