@@ -94,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.802, p_top=4.510, margin=0.127, context=0.000, cover=1.149, low_cover=-0.728, hard_missing=-3.587, soft_missing=-0.385, top_missing=0.000, mismatch=-2.259, no_data=-0.386, keyword=-1.057, open_kind=-1.261)
+CALIBRATION = Calibration(intercept=-0.626, p_top=4.325, margin=0.000, context=0.000, cover=0.845, low_cover=-0.986, hard_missing=-3.490, soft_missing=-0.403, top_missing=0.000, mismatch=-2.196, no_data=-0.405, keyword=-0.763, open_kind=-1.012)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=0.875, p_top=4.206, margin=0.000, context=0.000, cover=1.110, low_cover=0.000, hard_missing=-4.903, soft_missing=0.000, top_missing=0.000, mismatch=-3.441, no_data=-0.480, keyword=0.000, open_kind=0.000)
+ANSWERABLE = Calibration(intercept=1.677, p_top=2.683, margin=0.000, context=0.000, cover=0.509, low_cover=0.000, hard_missing=-5.125, soft_missing=0.000, top_missing=0.000, mismatch=-3.647, no_data=-0.539, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range
