@@ -99,7 +99,7 @@ def test_weighted_scores_equal_the_per_term_sum_bit_for_bit(zipf: SparseIndex) -
     rng = np.random.default_rng(4)
     mask = rng.random(zipf.num_docs) < 0.7
     for _ in range(30):
-        terms = {f"w{int(i)}": float(w) for i, w in zip(rng.integers(0, 420, 6), rng.choice([0.3, 1.0, 2.0, 0.07, -1.0], 6))}
+        terms = {f"w{int(i)}": float(w) for i, w in zip(rng.integers(0, 420, 6), rng.choice([0.3, 1.0, 2.0, 0.07, -1.0], 6), strict=True)}
         for m in (None, mask):
             total = None
             for t, w in terms.items():  # what a caller without weighted_scores adds up, array by array
@@ -124,6 +124,7 @@ def test_maxscore_top_equals_the_full_sum(zipf: SparseIndex, monkeypatch: pytest
     from sdsearch import sparse as S
 
     monkeypatch.setattr(S, "PRUNE_MIN_DOCS", 0)
+    monkeypatch.setattr(S, "COMPLETE_COST", 0.05)  # prune whenever it can (a small index is cheap either way)
     pruned = 0
     real = zipf._top_maxscore
 
@@ -143,9 +144,31 @@ def test_maxscore_top_equals_the_full_sum(zipf: SparseIndex, monkeypatch: pytest
         m = mask if trial % 3 == 0 else None
         got = zipf.top_weighted(terms, n, m)
         full = zipf.weighted_scores(terms, m)
-        want = sorted(((-float(full[i]), int(i)) for i in np.flatnonzero(full > 0)))[:n]
+        want = sorted((-float(full[i]), int(i)) for i in np.flatnonzero(full > 0))[:n]
         assert [s for _, s in got] == [-s for s, _ in want]  # the same scores, best first
         last = want[-1][0] if want else 0.0
         assert {i for i, s in got if -s < last} == {i for s, i in want if s < last}  # same passages but for ties at the cut
         assert all(float(full[i]) == s for i, s in got)
     assert pruned >= 20  # the pruned path ran, not only the fallback
+
+
+def test_top_of_a_large_array_ranks_only_rows_above_a_sampled_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdsearch import sparse as S
+
+    rng = np.random.default_rng(8)
+    cases = [
+        rng.random(50_000).astype(np.float32),  # every row scored
+        np.where(rng.random(50_000) < 0.01, rng.random(50_000), 0).astype(np.float32),  # mostly zero
+        np.round(rng.random(50_000) * 20).astype(np.float32),  # many ties
+        np.zeros(50_000, dtype=np.float32),
+    ]
+    for scores in cases:
+        for n in (1, 10, 100, 5_000):
+            reference = S._top(scores, n)
+            monkeypatch.setattr(S, "PRUNE_MIN_DOCS", 0)
+            fast = S._top(scores, n)
+            monkeypatch.setattr(S, "PRUNE_MIN_DOCS", 200_000)
+            assert [s for _, s in fast] == [s for _, s in reference]
+            cut = reference[-1][1] if reference else 0.0
+            assert {i for i, s in fast if s > cut} == {i for i, s in reference if s > cut}
+            assert all(scores[i] == s for i, s in fast)

@@ -42,9 +42,10 @@ _SUMMED_METHODS = ("lucene", "robertson", "atire")
 PRUNE_MIN_DOCS = 200_000
 # MaxScore's first threshold comes from the rarest terms' passages: at least this many × n.
 SEED_FACTOR = 4
-# Prune only when the essential postings are at most this share of all the query's postings
-# (candidates are completed by binary search, dearer per posting than a scattered add).
-PRUNE_SHARE = 0.25
+# Completing one candidate's score for one term (binary search + gathers) costs about this many
+# scattered posting adds (measured at 1M passages: 130 ns against 13 ns). MaxScore runs only when
+# its completions cost at most half of adding every posting; else the full sum is cheaper.
+COMPLETE_COST = 10
 
 
 def _bm25s() -> Any:
@@ -232,7 +233,7 @@ class SparseIndex:
         indptr, indices = self._indptr, self._indices
         spans = [(int(indptr[t]), int(indptr[t + 1])) for t, _ in ids]
         sizes = [end - start for start, end in spans]
-        budget = PRUNE_SHARE * sum(sizes)
+        budget = 0.5 * sum(sizes) / (COMPLETE_COST * len(ids))  # candidate rows worth completing
 
         def holders(js: list[int]) -> np.ndarray:
             return np.unique(np.concatenate([np.asarray(indices[spans[j][0] : spans[j][1]]) for j in js]))
@@ -242,7 +243,7 @@ class SparseIndex:
         seed: list[int] = []
         held = 0
         for j in sorted(range(len(ids)), key=sizes.__getitem__):
-            if held >= SEED_FACTOR * n or held + sizes[j] > budget:
+            if held >= SEED_FACTOR * n or held + sizes[j] > budget / 4:
                 break
             seed.append(j)
             held += sizes[j]
@@ -273,10 +274,26 @@ class SparseIndex:
 
 
 def _top(scores: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-    """The ``n`` best rows with a positive score, best first."""
+    """The ``n`` best rows with a positive score, best first.
+
+    From ``PRUNE_MIN_DOCS`` rows on, a full ``argpartition`` (18 ms at 1M, linear) is avoided:
+    the n-th best of every 64th row is a lower bound of the n-th best of all (those n rows
+    are among all), so only the rows at or above it (one vectorised comparison) are ranked.
+    Same rows and scores; the order of exactly tied scores at the cut may differ.
+    """
     if scores is None or n <= 0:
         return []
     n = min(n, len(scores))
-    top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    top = top[np.argsort(-scores[top], kind="stable")]
+    rows = None
+    if len(scores) >= PRUNE_MIN_DOCS:
+        sample = scores[::64]
+        floor = float(np.partition(sample, len(sample) - n)[len(sample) - n]) if len(sample) > n else 0.0
+        rows = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+        scores_at = scores[rows]
+    else:
+        scores_at = scores
+    top = np.argpartition(-scores_at, n - 1)[:n] if n < len(scores_at) else np.arange(len(scores_at))
+    top = top[np.argsort(-scores_at[top], kind="stable")]
+    if rows is not None:
+        return [(int(rows[i]), float(scores_at[i])) for i in top if scores_at[i] > 0]
     return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
