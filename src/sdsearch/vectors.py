@@ -5,30 +5,41 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 * Up to ``EXACT_LIMIT`` vectors: an exact ``IndexFlatIP``. One query (one thread, k=100)
   over 10k / 20k / 50k / 100k vectors took 0.3 / 0.9 / 7 / 14 ms on the 2-core machine,
   so flat stays exact and ~1 ms up to 20k and is replaced above that.
-* Above it: ``HNSW32,SQ8`` - an HNSW graph (M=32, efConstruction=40) over 8-bit scalar
-  quantised codes (a quarter of the float32 size). Its candidates are re-scored exactly
-  against ``vectors.npy`` (``rescore``, only the candidates' rows are read), which
-  removes the quantisation error; the graph's misses are all that is left. ``efSearch``
-  is calibrated at build time: doubled from ``EF_SEARCH`` until recall@10 against exact
-  search on 200 held-out query vectors reaches ``RECALL_TARGET``. Factory, efSearch and
-  the measured recall go into the manifest (``faiss``).
+* Above it, up to ``HNSW_LIMIT`` (500k): ``HNSW32,SQ8`` - an HNSW graph (M=32,
+  efConstruction=40) over 8-bit scalar quantised codes (a quarter of the float32 size).
+* Above ``HNSW_LIMIT``: ``IVF{nlist}_HNSW32,SQ8`` - k-means lists (nlist a power of two near
+  2·sqrt(n): 2048 at 1M, 4096 at 3M, 8192 at 10M; trained on 40 vectors per list), an HNSW
+  graph over the centroids to pick the lists, SQ8 codes of the residuals. It builds in
+  minutes where HNSW takes hours (its cost is k-means on a sample, not a graph insert per
+  vector); one query scans ``nprobe`` lists.
+
+Approximate candidates (100, ``SEARCH_K``) are re-scored exactly against ``vectors.npy``
+(``rescore``, only the candidates' rows are read), which removes the quantisation error; the
+index's misses are all that is left. The search width (efSearch, nprobe) is calibrated at
+build time: doubled until recall@10 against exact search on 200 held-out query vectors
+reaches ``RECALL_TARGET`` (0.95), then bisected twice, and recorded with the measured recall
+in the manifest (``faiss``). Filtered searches pass an ID selector and widen the width by
+1 / (allowed share). A single query on a mapped IVF index reads its lists and re-scored rows
+ahead in one batch (``willneed``): a cold one-shot search at 1M took 1.8-2.8 s, now 0.5 s.
 
 Measured on 100k synthetic e5-like vectors (bench/scale.py's generator, eval queries):
 recall@10 / ms per query - HNSW32,Flat ef=256: 0.954 / 3.7 (181 MB); HNSW32,SQ8 ef=256:
-0.941 / 0.9 (66 MB), with re-scoring 0.96-0.98; IVF1024,SQ8 nprobe=128: 0.904 and
-IVF1024,Flat nprobe=128: 0.918 - the nearest neighbours of e5 vectors are near-ties spread
-over many lists, so IVF must scan a large share of the data to reach 0.95.
-Filtered searches pass an ID selector and widen efSearch by 1 / (allowed share).
+0.941 / 0.9 (66 MB), with re-scoring 0.96-0.98; IVF1024,SQ8 nprobe=128: 0.904.
 
-IVF-PQ (``build_vector_index(..., hnsw_limit=N)``, off by default): ``IVF{nlist}_HNSW32,PQ48``,
-nlist a power of two near 2·sqrt(n), k-means on 40 vectors per list, a ``shortlist`` of
-candidates re-scored exactly; nprobe calibrated like efSearch and recorded with nlist,
-shortlist and pq_m in the manifest. Measured on 1M synthetic e5-like vectors (bench/scale.py's
-generator, 200 eval queries / 200 held-out, one thread, busy machine): recall@10 eval /
-held-out - nprobe 16, shortlist 400: 0.519 / 0.309; nprobe 64, 400: 0.681 / 0.476; nprobe 128,
-800: 0.797 / 0.603; calibration at nprobe 1024 of 2048, shortlist 400: 0.51 (held-out). 48 bytes
-of PQ per 384-dim vector cannot separate e5's near-tied neighbours; the shortlist would have to
-hold thousands. So HNSW32,SQ8 (+ exact re-scoring) stays the index above ``EXACT_LIMIT``.
+IVF-SQ8 against HNSW32,SQ8 at 1M (same generator, re-scored, one thread, machine at load 4-6;
+recall@10 eval queries / held-out): IVF2048 nprobe 128: 0.903 / 0.830, 5 ms; 256: 0.961 /
+0.933, 9-12 ms; 512: 0.994 / 0.982, 22 ms; build 51 s (k-means 29 s). At 3M, IVF4096 nprobe
+256: 0.944 / 0.875, 17-31 ms; 512: 0.984 / 0.957, 36-54 ms; build 392 s at load 4. The list
+share needed for 0.95 falls slowly with n (IVF4096 at 1M, nprobe 512: 0.944 held-out; at 3M:
+0.957). The shortlist hardly matters for SQ8 (100, 200 and 400 gave the same recall): the
+misses are lists not probed, not codes mis-ordered. bench/results/scale.md has both indexes
+built and searched end to end.
+
+IVF-PQ (``IVF_CODEC = "PQ"``): ``IVF{nlist}_HNSW32,PQ48`` with a ``shortlist`` of 400
+re-scored exactly; pq_m recorded in the manifest. At 1M it reached only 0.52-0.80 recall@10
+(eval) / 0.31-0.60 (held-out) even with 800 candidates: 48 bytes per 384-dim vector cannot
+separate e5's near-tied neighbours. Kept and tested as the smaller codec (48 instead of 384
+bytes per vector in the index) for a better PQ to be tried against.
 """
 
 from __future__ import annotations
@@ -44,8 +55,9 @@ from typing import Any
 import numpy as np
 
 EXACT_LIMIT = 20_000  # at most this many vectors: exact flat search
-# Above this many vectors: IVF with SQ8 codes instead of HNSW (see the module docstring:
-# at 1M it meets the recall target at HNSW's latency and builds ~9x faster).
+# Above this many vectors: IVF with SQ8 codes instead of HNSW (see the module docstring and
+# bench/results/scale.md: at 1M it meets the recall target at HNSW's latency and builds in a
+# fraction of HNSW's time, which grows to hours at 10M on 2 cores).
 HNSW_LIMIT = 500_000
 # The IVF codes: "SQ8" (8-bit scalar, 384 bytes per vector; the default) or "PQ" (PQ_M bytes:
 # 0.52-0.80 recall@10 at 1M, kept and tested for smaller machines and better codecs).
