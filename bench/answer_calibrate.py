@@ -200,6 +200,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="re-extract features even if the cache exists")
     ap.add_argument("--out", default="/tmp/sdsearch_answer_calibrate.json", help="the fitted constants as JSON")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--pool", type=int, default=5, help="passages whose sentences are candidates (decide's pool)")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--C", type=float, default=None, help="calibration regularisation (default: best out-of-fold log-loss)")
     ap.add_argument("--free-signs", action="store_true", help="let calibration weights take any sign (see SIGNS)")
@@ -214,7 +215,7 @@ def main() -> None:
 
         r = Retriever(open_index(args.index or str(ROOT / "index")), load_encoder())
         t = time.perf_counter()
-        data = extract(r, dev_items(), SpanLocator(Path(args.corpus)))
+        data = extract(r, dev_items(), SpanLocator(Path(args.corpus)), args.pool)
         print(f"extracted {len(data)} questions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         cache.write_bytes(pickle.dumps(data))
     prior = np.array([PRIOR[f] for f in FEATURES], dtype=np.float64)
