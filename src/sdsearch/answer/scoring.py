@@ -59,25 +59,25 @@ class Weights:
 
     # -- feature weights (names match ScoredSentence.features) --
     cos: float = 4.349
-    cover: float = 3.417
+    cover: float = 3.418
     context: float = 2.532
-    heading: float = 1.171
+    heading: float = 1.170
     lean_prev: float = 0.999
-    lean_next: float = 1.007
-    novelty: float = -1.750
-    fact: float = 1.388
-    no_fact: float = -0.887
+    lean_next: float = 1.005
+    novelty: float = -1.749
+    fact: float = 1.387
+    no_fact: float = -0.888
     restate: float = -0.806
     cue_reason: float = 0.677
-    cue_define: float = 0.439
+    cue_define: float = 0.437
     cue_which: float = 0.956
     cue_keyword: float = 0.544
     ordinal: float = 1.874
     typed: float = 0.859
-    rank: float = 2.343
+    rank: float = 2.342
     mismatch: float = -2.337
     header: float = -3.026
-    short: float = -0.144
+    short: float = -0.146
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -321,8 +321,8 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
         if c.is_header:
             continue
         row = tables.row_cells(c.text)
-        if row is None:
-            continue
+        if row is None or all(_YEAR_CELL.fullmatch(c.text[a:b]) for a, b in row.cells):
+            continue  # prose, or a line of a list of titles with their year ("Beleidsregels ... Bbz 2004 2018")
         header: ScoredSentence | None = None
         h: tables.Header | None = None
         x = c.prev
@@ -416,6 +416,9 @@ def _row_cover(
                 got = sum(o if sel else max(o, a) for o, a, sel in zip(own[id(c)], around, selecting, strict=True))
             out[id(c)] = got / q.total_weight
     return out
+
+
+_YEAR_CELL = re.compile(r"(?:19|20)\d{2}")
 
 
 def _novelty(c_stems: set[str], q_stems: set[str]) -> float:
@@ -519,6 +522,9 @@ def score_sentences(
         c.cover = row_cover[id(c)] if id(c) in row_cover else cover(bags[id(c)])
         if c.row is None:
             c.span = fact_span(c.text, q.kind, question)
+            listed = tables.row_cells(c.text) if q.kind == "date" and c.span is not None else None
+            if listed is not None and all(_YEAR_CELL.fullmatch(c.text[a:b]) for a, b in listed.cells):
+                c.span = listed.cells[-1]  # "Beleidsregels Participatiewet, IOAW, IOAZ en Bbz 2004 2018": the list's year is the last
         c.mismatch = not constraint_ok(q, c)
         if c.row is not None:
             c.fact_ok = c.span is not None and not c.no_data
@@ -533,7 +539,13 @@ def score_sentences(
                 c.fact_ok = False  # "sinds wanneer" wants "sinds 2019" or "per januari 2021", not "eind 2020"
         if money and c.fact_ok and c.span is not None:
             # A money question wants euros: "€ 1,4 miljoen", or a cell under "x € 1.000".
-            c.fact_ok = "€" in c.text[c.span[0] : c.span[1]] or bool(c.statement and "€" in c.statement)
+            said = c.text[c.span[0] : c.span[1]]
+            c.fact_ok = (
+                "€" in said
+                or bool(c.statement and "€" in c.statement)
+                or bool(re.match(r"\s*euro\b", c.text[c.span[1] :], re.I))  # "1,4 miljoen euro", "500 euro"
+                or bool(re.search(r"\b(?:miljoen|miljard|mln|mld)\b", said, re.I))  # in a budget, millions are euros
+            )
         # A total row is what "samen" / "in totaal" asks for: its "Totaal" is no new word then.
         novelty[id(c)] = _novelty(stems(c.text), qstems | (stems(_TOTAL_WORDS) if total_q and _is_total(c) else set()))
         k = 0.0
