@@ -94,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.518, p_top=4.067, margin=0.000, context=0.000, cover=0.990, low_cover=-1.802, hard_missing=-3.650, soft_missing=-0.446, top_missing=0.000, mismatch=-2.349, no_data=-0.416, keyword=-0.831, open_kind=-1.076)
+CALIBRATION = Calibration(intercept=-0.626, p_top=4.325, margin=0.000, context=0.000, cover=0.845, low_cover=-0.986, hard_missing=-3.490, soft_missing=-0.403, top_missing=0.000, mismatch=-2.196, no_data=-0.405, keyword=-0.763, open_kind=-1.012)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.519, p_top=2.130, margin=0.000, context=0.000, cover=1.233, low_cover=-0.461, hard_missing=-5.391, soft_missing=0.000, top_missing=0.000, mismatch=-3.982, no_data=-0.570, keyword=0.000, open_kind=0.000)
+ANSWERABLE = Calibration(intercept=1.677, p_top=2.683, margin=0.000, context=0.000, cover=0.509, low_cover=0.000, hard_missing=-5.125, soft_missing=0.000, top_missing=0.000, mismatch=-3.647, no_data=-0.539, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -131,9 +131,9 @@ def _label_keys(label: str) -> tuple[set[int], set[str]]:
             if (day, month) == (31, 12):
                 words |= {"eind", "einde", "december", "ultimo", "eindstand"}
         elif tok == "+":
-            words |= {"toevoeging", "toevoegingen", "toegevoegd", "storting", "bij", "stijgt", "toename", "groeit"}
+            words |= {"toevoeging", "toevoegingen", "toegevoegd", "storting", "bij"}
         elif tok == "-":
-            words |= {"onttrekking", "onttrekkingen", "onttrokken", "af", "daalt", "daling", "afname", "minder"}
+            words |= {"onttrekking", "onttrekkingen", "onttrokken", "af"}
     return years, words
 
 
