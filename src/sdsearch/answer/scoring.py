@@ -48,7 +48,7 @@ from .question import (
     stems,
     word_credits,
 )
-from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, fact_span, is_typed, words_near
+from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, asked_unit, fact_span, has_unit, is_typed, words_near
 
 
 @dataclass(frozen=True)
@@ -59,25 +59,25 @@ class Weights:
 
     # -- feature weights (names match ScoredSentence.features) --
     cos: float = 4.346
-    cover: float = 3.450
-    context: float = 2.518
-    heading: float = 1.174
+    cover: float = 3.449
+    context: float = 2.517
+    heading: float = 1.172
     lean_prev: float = 1.010
     lean_next: float = 0.991
     novelty: float = -1.735
-    fact: float = 1.396
-    no_fact: float = -0.896
-    restate: float = -0.808
+    fact: float = 1.399
+    no_fact: float = -0.894
+    restate: float = -0.807
     cue_reason: float = 0.676
-    cue_define: float = 0.435
+    cue_define: float = 0.434
     cue_which: float = 0.905
     cue_keyword: float = 0.545
     ordinal: float = 1.874
     typed: float = 0.753
     rank: float = 2.341
-    mismatch: float = -2.339
-    header: float = -3.025
-    short: float = -0.152
+    mismatch: float = -2.338
+    header: float = -3.021
+    short: float = -0.151
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -290,6 +290,9 @@ def fact_agrees(q: QuestionInfo, sentence: str, span: tuple[int, int], retriever
     """For "hoeveel X": X stands next to the number ("387 flexwoningen"), or anywhere in a
     table row (the row label names it). People count as people: "1.350 Velsenaren" answers
     "hoeveel inwoners"."""
+    unit = asked_unit(q.text) if q.kind == "amount" else None
+    if unit is not None and not has_unit(sentence, span, unit):
+        return False  # "hoe lang" wants "3 jaar", not "4 samenwerkingsverbanden"
     if q.counted is None:
         return True
     near = words_near(sentence, *span)

@@ -242,6 +242,34 @@ def is_typed(sentence: str, span: tuple[int, int], question: str) -> bool:
     return False
 
 
+# The unit a "hoe lang", "hoe vaak" or "welk percentage" question wants after its number.
+_UNITS = {
+    "duration": re.compile(r"^\s*(?:\w+\s+)?(?:jaar|jaren|maanden|maand|weken|week|dagen|dag|uur|uren|kwartaal|kwartalen)\b", re.I),
+    "frequency": re.compile(r"^\s*(?:\w+\s+)?(?:keer|maal)\b", re.I),
+    "percentage": re.compile(r"^\s*(?:%|procent|percent)", re.I),
+}
+
+
+def asked_unit(question: str) -> str | None:
+    """"duration" for "hoe lang", "frequency" for "hoe vaak", "percentage" for "welk percentage"/"hoeveel procent"."""
+    q = fold(question)
+    if re.search(r"\bhoe ?lang\b|\bhoeveel (?:jaar|jaren|maanden|weken|dagen)\b", q):
+        return "duration"
+    if re.search(r"\bhoe ?vaak\b|\bhoeveel (?:keer|maal)\b", q):
+        return "frequency"
+    if re.search(r"\bwelk percentage\b|\bhoeveel procent\b", q):
+        return "percentage"
+    return None
+
+
+def has_unit(sentence: str, span: tuple[int, int], unit: str) -> bool:
+    """The number at ``span`` carries ``unit``: "3 keer 3 jaar", "1 à 2 maal per jaar", "120%"."""
+    said = sentence[span[0] : span[1]]
+    if unit == "percentage" and re.search(r"%|procent", said, re.I):
+        return True
+    return bool(_UNITS[unit].match(sentence[span[1] :]))
+
+
 def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int] | None:
     """Offsets in ``sentence`` of the fact the question asks for, if one is there.
 
@@ -276,9 +304,12 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
 
     counted = stems(counted_word(question) or "")
 
-    def agree(s: tuple[int, int]) -> tuple[bool, int]:
+    unit = asked_unit(question) if kind == "amount" else None
+
+    def agree(s: tuple[int, int]) -> tuple[bool, bool, int]:
         near = words_near(sentence, *s)
         right_after = " ".join(sentence[s[1] :].split()[:2])
-        return bool(counted & stems(right_after)), len(qstems & (stems(near) | set(YEAR.findall(near))))
+        fits = unit is None or has_unit(sentence, s, unit)
+        return fits, bool(counted & stems(right_after)), len(qstems & (stems(near) | set(YEAR.findall(near))))
 
     return max(spans, key=lambda s: (agree(s), -s[0]))
