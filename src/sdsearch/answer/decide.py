@@ -94,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.629, p_top=4.329, margin=0.000, context=0.000, cover=0.848, low_cover=-0.973, hard_missing=-3.487, soft_missing=-0.403, top_missing=0.000, mismatch=-2.206, no_data=-0.407, keyword=-0.764, open_kind=-1.012)
+CALIBRATION = Calibration(intercept=-0.623, p_top=4.324, margin=0.000, context=0.000, cover=0.846, low_cover=-0.988, hard_missing=-3.493, soft_missing=-0.402, top_missing=0.000, mismatch=-2.197, no_data=-0.405, keyword=-0.766, open_kind=-1.015)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.677, p_top=2.684, margin=0.000, context=0.000, cover=0.509, low_cover=0.000, hard_missing=-5.124, soft_missing=0.000, top_missing=0.000, mismatch=-3.647, no_data=-0.539, keyword=0.000, open_kind=0.000)
+ANSWERABLE = Calibration(intercept=1.678, p_top=2.682, margin=0.000, context=0.000, cover=0.509, low_cover=0.000, hard_missing=-5.126, soft_missing=0.000, top_missing=0.000, mismatch=-3.648, no_data=-0.539, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -59,25 +59,25 @@ class Weights:
 
     # -- feature weights (names match ScoredSentence.features) --
     cos: float = 4.346
-    cover: float = 3.449
-    context: float = 2.517
-    heading: float = 1.172
-    lean_prev: float = 1.010
-    lean_next: float = 0.991
-    novelty: float = -1.735
-    fact: float = 1.399
-    no_fact: float = -0.894
+    cover: float = 3.452
+    context: float = 2.520
+    heading: float = 1.170
+    lean_prev: float = 1.011
+    lean_next: float = 0.989
+    novelty: float = -1.730
+    fact: float = 1.398
+    no_fact: float = -0.895
     restate: float = -0.807
     cue_reason: float = 0.676
-    cue_define: float = 0.434
+    cue_define: float = 0.431
     cue_which: float = 0.905
     cue_keyword: float = 0.545
     ordinal: float = 1.874
     typed: float = 0.753
-    rank: float = 2.341
+    rank: float = 2.337
     mismatch: float = -2.338
     header: float = -3.021
-    short: float = -0.151
+    short: float = -0.153
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -274,6 +274,15 @@ def leans_back(text: str) -> bool:
     return bool(_LEANS_BACK.match(t) or _LEANS_BACK_INSIDE.match(t))
 
 
+# How people name the rows of a municipal budget table: "Lasten" are what is spent ("hoeveel geeft
+# Vlaardingen uit", "de kosten", "de uitgaven"), "Baten" what comes in, and so on.
+_BUDGET_WORDS = {
+    "lasten": "uitgaven kosten kost uitgeven uitgeeft uitgegeven besteden besteedt besteed",
+    "baten": "inkomsten opbrengsten ontvangsten ontvangt ontvangen",
+    "toevoegingen": "toevoeging storting stortingen gestort",
+    "onttrekkingen": "onttrekking onttrekt onttrokken",
+    "saldo": "netto",
+}
 # How a question asks for a table's total row ("de reserves samen", "in totaal", "opgeteld").
 _TOTAL_WORDS = "totaal samen opgeteld gezamenlijk gezamenlijke alles"
 
@@ -315,8 +324,8 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
         if c.is_header:
             continue
         row = tables.row_cells(c.text)
-        if row is None:
-            continue
+        if row is None or all(_YEAR_CELL.fullmatch(c.text[a:b]) for a, b in row.cells):
+            continue  # prose, or a line of a list of titles with their year ("Beleidsregels ... Bbz 2004 2018")
         header: ScoredSentence | None = None
         h: tables.Header | None = None
         x = c.prev
@@ -350,7 +359,9 @@ def _annotate_table(q: QuestionInfo, question: str, cands: list[ScoredSentence])
             c.no_data = tables.is_no_data(value)
             c.statement = tables.statement(row, h, None, value)
             continue
-        col = tables.choose_column(h, question, len(row.cells), c.hit.passage.gemeente, c.hit.passage.year)
+        col = tables.choose_column(
+            h, question, len(row.cells), c.hit.passage.gemeente, c.hit.passage.year, [c.text[a:b] for a, b in row.cells]
+        )
         c.column = col
         if col is None:
             continue
@@ -395,10 +406,12 @@ def _row_cover(
     for (_, title), rows in tables_.items():
         total = {id(c) for c in rows if _is_total(c)}
         total_words = Bag.of(retriever, _TOTAL_WORDS)
-        own = {
-            id(c): word_credits(q, bags[id(c)] | total_words if id(c) in total else bags[id(c)], w.inflection, w.compound_part)
-            for c in rows
-        }
+        own = {}
+        for c in rows:
+            b = bags[id(c)] | total_words if id(c) in total else bags[id(c)]
+            head = fold(c.row.label).split()[0]  # type: ignore[union-attr]  # "Saldo van baten en lasten" is a saldo
+            said = _BUDGET_WORDS.get(head, "")
+            own[id(c)] = word_credits(q, b | Bag.of(retriever, said) if said else b, w.inflection, w.compound_part)
         selecting = [any(own[i][k] > 0 for i in own if i not in total) for k in range(n)]
         for c in rows:
             around = word_credits(q, Bag.of(retriever, f"{title}\n{c.heading}\n{c.column_words}"), w.inflection, w.compound_part)
@@ -408,6 +421,9 @@ def _row_cover(
                 got = sum(o if sel else max(o, a) for o, a, sel in zip(own[id(c)], around, selecting, strict=True))
             out[id(c)] = got / q.total_weight
     return out
+
+
+_YEAR_CELL = re.compile(r"(?:19|20)\d{2}")
 
 
 def _novelty(c_stems: set[str], q_stems: set[str]) -> float:
@@ -511,6 +527,9 @@ def score_sentences(
         c.cover = row_cover[id(c)] if id(c) in row_cover else cover(bags[id(c)])
         if c.row is None:
             c.span = fact_span(c.text, q.kind, question)
+            listed = tables.row_cells(c.text) if q.kind == "date" and c.span is not None else None
+            if listed is not None and all(_YEAR_CELL.fullmatch(c.text[a:b]) for a, b in listed.cells):
+                c.span = listed.cells[-1]  # "Beleidsregels Participatiewet, IOAW, IOAZ en Bbz 2004 2018": the list's year is the last
         c.mismatch = not constraint_ok(q, c)
         if c.row is not None:
             c.fact_ok = c.span is not None and not c.no_data
@@ -525,7 +544,13 @@ def score_sentences(
                 c.fact_ok = False  # "sinds wanneer" wants "sinds 2019" or "per januari 2021", not "eind 2020"
         if money and c.fact_ok and c.span is not None:
             # A money question wants euros: "€ 1,4 miljoen", or a cell under "x € 1.000".
-            c.fact_ok = "€" in c.text[c.span[0] : c.span[1]] or bool(c.statement and "€" in c.statement)
+            said = c.text[c.span[0] : c.span[1]]
+            c.fact_ok = (
+                "€" in said
+                or bool(c.statement and "€" in c.statement)
+                or bool(re.match(r"\s*euro\b", c.text[c.span[1] :], re.I))  # "1,4 miljoen euro", "500 euro"
+                or bool(re.search(r"\b(?:miljoen|miljard|mln|mld)\b", said, re.I))  # in a budget, millions are euros
+            )
         # A total row is what "samen" / "in totaal" asks for: its "Totaal" is no new word then.
         novelty[id(c)] = _novelty(stems(c.text), qstems | (stems(_TOTAL_WORDS) if total_q and _is_total(c) else set()))
         k = 0.0

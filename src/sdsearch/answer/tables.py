@@ -131,9 +131,9 @@ def _label_keys(label: str) -> tuple[set[int], set[str]]:
             if (day, month) == (31, 12):
                 words |= {"eind", "einde", "december", "ultimo", "eindstand"}
         elif tok == "+":
-            words |= {"toevoeging", "toevoegingen", "toegevoegd", "storting", "bij"}
+            words |= {"toevoeging", "toevoegingen", "toegevoegd", "storting", "bij", "stijgt", "toename", "groeit"}
         elif tok == "-":
-            words |= {"onttrekking", "onttrekkingen", "onttrokken", "af"}
+            words |= {"onttrekking", "onttrekkingen", "onttrokken", "af", "daalt", "daling", "afname", "minder"}
     return years, words
 
 
@@ -143,7 +143,12 @@ def _words_match(qwords: set[str], words: set[str]) -> int:
 
 
 def choose_column(
-    header: Header, question: str, n_cells: int, own: str | None = None, own_year: int | None = None
+    header: Header,
+    question: str,
+    n_cells: int,
+    own: str | None = None,
+    own_year: int | None = None,
+    cells: list[str] | None = None,
 ) -> int | None:
     """The column the question addresses, or None when it names none or one the table lacks.
 
@@ -165,6 +170,9 @@ def choose_column(
     best, best_key = None, (0.0, False, 0)
     for i, lab in enumerate(labels):
         years, words = _label_keys(lab)
+        if cells is not None and i < len(cells):
+            # A cell may say its own year: "2,16 (2015)" under "Vlaardingen 2017" is a 2015 figure.
+            years = years | {int(y) for y in re.findall(r"\(((?:19|20)\d{2})\)", cells[i])}
         if lab in ("+", "-"):
             years = years | period
         if qyears and not (qyears & years):
