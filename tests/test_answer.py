@@ -203,6 +203,78 @@ def test_a_cell_is_stated_with_row_column_and_unit() -> None:
     assert statement(row, h, 0, "137.096") == "Lasten 2020: 137.096 (x € 1.000)"
 
 
+# --- issue 11: tables, separable verbs, prepositions, units ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Wat waren de geraamde lasten van het sociaal domein in Vlaardingen in 2025?", "amount"),
+        ("Wat is het saldo van baten en lasten in 2021?", "amount"),
+        ("Wat was de stand van de reserve inburgering eind 2020?", "amount"),
+        ("Welk deel van de jongeren had jeugdhulp?", "amount"),
+        ("Wat is het resultaat van de pilot?", "definition"),  # not a figure
+    ],
+)
+def test_figures_asked_with_wat_are_amounts(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_a_separable_verb_is_read_with_its_particle() -> None:
+    from sdsearch.answer.question import separable_verbs
+
+    assert separable_verbs("Hoeveel voegt Vlaardingen in 2021 toe aan de reserves?") == {"voegt": "toevoegt"}
+    assert separable_verbs("Welk bedrag trekt Vlaardingen in 2020 af van de reserve?") == {"trekt": "aftrekt"}
+    assert separable_verbs("Waarom namen de kosten toe?") == {"namen": "toenamen"}
+    assert separable_verbs("Hoeveel investeert Vlaardingen in de voedselbank?") == {}  # "in de": a preposition
+    assert separable_verbs("Wanneer treedt de wet in werking?") == {}
+
+
+def test_the_answer_comes_with_the_asked_preposition_or_noun() -> None:
+    from sdsearch.answer.question import asked_preposition
+
+    assert asked_preposition("Naar wie verschuiven de taken?") == "naar"
+    assert asked_preposition("Waarmee werkt Maassluis samen?") == "met"
+    assert asked_preposition("Door wie wordt het meldpunt uitgevoerd?") is None  # also "Y voert X uit"
+    line = "Het verschuift van centrumgemeente Haarlem naar Velsen en Heemskerk."
+    assert span_of(line, "Naar welke gemeenten verschuiven de taken?") == "Velsen en Heemskerk"
+    assert span_of(line, "Welke centrumgemeente had de taken?") == "Haarlem"
+    line = "Gemeente Maassluis gaat samen met gemeente Vlaardingen, Leerrecht, onderwijsinstellingen Albeda en Lentiz."
+    assert span_of(line, "Welke onderwijsinstellingen doen mee aan Next Society?") == "Albeda en Lentiz"
+
+
+def test_a_plural_welke_question_marks_the_enumeration() -> None:
+    line = "Via Stroomopwaarts hebben we de TOZO, bedrijfskredieten en de TONK verstrekt aan inwoners."
+    assert span_of(line, "Welke regelingen verstrekte Maassluis via Stroomopwaarts?") == "TOZO, bedrijfskredieten en de TONK"
+
+
+def test_hoe_lang_and_hoe_vaak_want_their_unit() -> None:
+    from sdsearch.answer.spans import asked_unit, has_unit
+
+    assert asked_unit("Hoe lang lopen de contracten?") == "duration"
+    assert asked_unit("Hoe vaak komt de werkgroep bijeen?") == "frequency"
+    assert asked_unit("Welk percentage van de jongeren had jeugdhulp?") == "percentage"
+    assert asked_unit("Hoeveel flexwoningen telt Mrija?") is None
+    line = "We sloten contracten af met 4 partijen voor 3 jaar."
+    four, three = line.index("4"), line.index("3")
+    assert not has_unit(line, (four, four + 1), "duration")
+    assert has_unit(line, (three, three + 1), "duration")
+
+
+def test_columns_named_by_class_country_change_or_the_cells_own_year() -> None:
+    ind = header_of(INDICATORS)
+    assert ind is not None
+    q = "Hoeveel banen per 1000 inwoners hadden gemeenten met 50.000 tot 100.000 inwoners in 2018?"
+    assert choose_column(ind, q, 4, own="Vlaardingen") == 1
+    assert choose_column(ind, "Hoeveel banen waren er landelijk in 2018?", 4, own="Vlaardingen") == 2
+    cells = ["2,16 (2015)", "1,47 (2015)", "1,52 (2015)", "g.g.b."]
+    q = "Welk percentage Vlaardingse jongeren was in 2015 werkloos?"
+    assert choose_column(ind, q, 4, own="Vlaardingen", cells=cells) == 0
+    r = header_of("Reserves (x € 1.000) 1/1/'20 + - 31/12/'20")
+    assert r is not None
+    assert choose_column(r, "Met hoeveel daalt de reserve sociaal domein in 2020?", 4) == 2
+
+
 # --- end to end: the real model on the real corpus ----------------------------------------
 
 

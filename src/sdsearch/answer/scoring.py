@@ -48,7 +48,19 @@ from .question import (
     stems,
     word_credits,
 )
-from .spans import ACTION, CAUSE, CONSEQUENCE, DEFINES, DEFINING, DEMONYM, asked_unit, fact_span, has_unit, is_typed, words_near
+from .spans import (
+    ACTION,
+    CAUSE,
+    CONSEQUENCE,
+    DEFINES,
+    DEFINING,
+    DEMONYM,
+    asked_unit,
+    fact_span,
+    has_unit,
+    is_typed,
+    words_near,
+)
 
 
 @dataclass(frozen=True)

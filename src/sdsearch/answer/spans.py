@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..analysis import _lexicon, fold, stopwords
-from ..analysis import stem
+from ..analysis import _lexicon, fold, stem, stopwords
 from .question import YEAR, asked_noun, asked_preposition, asks_money, counted_word, stems
 
 MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
@@ -227,19 +226,23 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
 
 
-def is_typed(sentence: str, span: tuple[int, int], question: str) -> bool:
-    """Whether a name in ``sentence`` is marked as the kind of answer asked: it follows the
-    question's preposition ("naar de omliggende gemeenten" for "naar wie") or the noun after
-    "welke" ("centrumgemeente Haarlem" for "welke centrumgemeente", "partijen als de Voedselbank")."""
+def typed_rank(sentence: str, span: tuple[int, int], question: str) -> int:
+    """How clearly a name in ``sentence`` is marked as the kind of answer asked: 2 when it
+    follows the question's preposition ("naar de omliggende gemeenten" for "naar wie"), 1 when
+    it follows the noun after "welke" ("centrumgemeente Haarlem" for "welke centrumgemeente"), else 0."""
     before = fold(sentence[: span[0]]).split()
     prep = asked_preposition(question)
     if prep and prep in before[-4:]:
-        return True
+        return 2
     noun = asked_noun(question)
     if noun and len(noun) >= 4:
         key = stem(noun)[:10]
-        return any(key in w for w in before[-3:])
-    return False
+        return 1 if any(key in w for w in before[-3:]) else 0
+    return 0
+
+
+def is_typed(sentence: str, span: tuple[int, int], question: str) -> bool:
+    return typed_rank(sentence, span, question) > 0
 
 
 # The unit a "hoe lang", "hoe vaak" or "welk percentage" question wants after its number.
@@ -289,8 +292,8 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
     if kind in ("who", "which"):
         # "Naar wie ...?": the name after "naar" ("van Haarlem naar de omliggende gemeenten");
         # "Welke onderwijsinstellingen ...?": the name after that noun ("onderwijsinstellingen Albeda en Lentiz").
-        typed = [s for s in spans if is_typed(sentence, s, question)]
-        spans = typed or spans
+        ranks = [typed_rank(sentence, s, question) for s in spans]
+        spans = [s for s, r in zip(spans, ranks, strict=True) if r == max(ranks)]
         if len(spans) == 1:
             return spans[0]
     if kind == "who":
