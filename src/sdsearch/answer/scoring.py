@@ -70,26 +70,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.346
-    cover: float = 3.452
-    context: float = 2.520
-    heading: float = 1.170
-    lean_prev: float = 1.011
-    lean_next: float = 0.989
-    novelty: float = -1.730
+    cos: float = 4.353
+    cover: float = 3.457
+    context: float = 2.579
+    heading: float = 1.181
+    lean_prev: float = 1.017
+    lean_next: float = 0.983
+    novelty: float = -1.753
     fact: float = 1.398
-    no_fact: float = -0.895
-    restate: float = -0.807
-    cue_reason: float = 0.676
-    cue_define: float = 0.431
-    cue_which: float = 0.905
-    cue_keyword: float = 0.545
-    ordinal: float = 1.874
-    typed: float = 0.753
-    rank: float = 2.337
-    mismatch: float = -2.338
-    header: float = -3.021
-    short: float = -0.153
+    no_fact: float = -0.887
+    restate: float = -0.813
+    cue_reason: float = 0.677
+    cue_define: float = 0.440
+    cue_which: float = 0.915
+    cue_keyword: float = 0.541
+    ordinal: float = 1.872
+    typed: float = 0.747
+    rank: float = 2.361
+    mismatch: float = -2.336
+    header: float = -3.023
+    short: float = -0.217
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -191,6 +191,10 @@ def _passage_sentences(hit: Hit, p: Passage, candidate: bool) -> list[ScoredSent
     return out
 
 
+def _has_rows(sents: list[ScoredSentence]) -> bool:
+    return sum(tables.row_cells(c.text) is not None for c in sents) >= 2
+
+
 def candidate_sentences(hits: Sequence[Hit], retriever: Retriever | None = None) -> list[ScoredSentence]:
     """The sentences of ``hits``, linked to their neighbours in the report.
 
@@ -209,12 +213,13 @@ def candidate_sentences(hits: Sequence[Hit], retriever: Retriever | None = None)
         if near is not None:
             before = near.beside(p, -1)
             after = near.beside(p, 1)
+            # A table is read whole: when the passage beside holds table rows, all of them come along.
             if before is not None:
-                pre = _passage_sentences(Hit(before, 0.0, h.rank), before, False)[-2:]
-                sents = pre + sents
+                pre = _passage_sentences(Hit(before, 0.0, h.rank), before, False)
+                sents = (pre if _has_rows(pre) else pre[-2:]) + sents
             if after is not None:
-                post = _passage_sentences(Hit(after, 0.0, h.rank), after, False)[:1]
-                sents = sents + post
+                post = _passage_sentences(Hit(after, 0.0, h.rank), after, False)
+                sents = sents + (post if _has_rows(post) else post[:1])
         for a, b in zip(sents, sents[1:], strict=False):
             a.next, b.prev = b, a
         for c in sents:
