@@ -94,11 +94,11 @@ class Calibration:
 
 
 # P(the answer shown is right): the "zekerheid" shown with an answer.
-CALIBRATION = Calibration(intercept=-0.636, p_top=4.371, margin=0.000, context=0.000, cover=0.829, low_cover=-0.919, hard_missing=-3.473, soft_missing=-0.404, top_missing=0.000, mismatch=-2.188, no_data=-0.405, keyword=-0.764, open_kind=-1.025)
+CALIBRATION = Calibration(intercept=-0.611, p_top=4.350, margin=0.000, context=0.000, cover=0.812, low_cover=-0.966, hard_missing=-3.484, soft_missing=-0.386, top_missing=0.000, mismatch=-2.195, no_data=-0.406, keyword=-0.760, open_kind=-1.013)
 # P(the reports answer the question at all): an answer is shown only when this reaches
 # ``Settings.answer_threshold``. Fitted the same way, with "answerable" as the target, so a
 # question the reports answer is not declined just because the best sentence is unsure.
-ANSWERABLE = Calibration(intercept=1.704, p_top=2.638, margin=0.000, context=0.000, cover=0.509, low_cover=0.000, hard_missing=-5.147, soft_missing=0.000, top_missing=0.000, mismatch=-3.666, no_data=-0.542, keyword=0.000, open_kind=0.000)
+ANSWERABLE = Calibration(intercept=1.698, p_top=2.634, margin=0.000, context=0.000, cover=0.525, low_cover=0.000, hard_missing=-5.146, soft_missing=0.000, top_missing=0.000, mismatch=-3.645, no_data=-0.540, keyword=0.000, open_kind=0.000)
 
 
 # P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range

@@ -70,26 +70,26 @@ class Weights:
     and the dev split of eval/answers2.jsonl; the rest are fixed by hand."""
 
     # -- feature weights (names match ScoredSentence.features) --
-    cos: float = 4.353
-    cover: float = 3.457
-    context: float = 2.579
-    heading: float = 1.181
-    lean_prev: float = 1.017
-    lean_next: float = 0.983
-    novelty: float = -1.753
-    fact: float = 1.398
-    no_fact: float = -0.887
-    restate: float = -0.813
-    cue_reason: float = 0.677
-    cue_define: float = 0.440
-    cue_which: float = 0.915
-    cue_keyword: float = 0.541
+    cos: float = 4.347
+    cover: float = 3.434
+    context: float = 2.588
+    heading: float = 1.186
+    lean_prev: float = 1.001
+    lean_next: float = 1.039
+    novelty: float = -1.745
+    fact: float = 1.377
+    no_fact: float = -0.948
+    restate: float = -0.848
+    cue_reason: float = 0.675
+    cue_define: float = 0.501
+    cue_which: float = 0.917
+    cue_keyword: float = 0.538
     ordinal: float = 1.872
     typed: float = 0.747
-    rank: float = 2.361
-    mismatch: float = -2.336
-    header: float = -3.023
-    short: float = -0.217
+    rank: float = 2.369
+    mismatch: float = -2.335
+    header: float = -3.024
+    short: float = -0.216
     # -- fixed --
     inflection: float = 0.75  # coverage credit for another inflection of a focus word
     compound_part: float = 0.5  # ... for a part of a compound
@@ -611,7 +611,7 @@ def score_sentences(
                 nxt = last.next
                 if (
                     nxt is None
-                    or nxt.hit.passage is not c.hit.passage
+                    or nxt.heading != c.heading  # the next passage may go on, but not into another section
                     or sum(len(y.text) for y in win) + len(nxt.text) > MAX_CHARS
                 ):
                     break

@@ -81,7 +81,8 @@ DEFINING = re.compile(
 # idee van X is dat ...", "Doel van X is ...", "X houdt in ...", "Het uitvoeren van ..." (a task).
 DEFINES = re.compile(
     r"^(?:(?:dit|deze|die|het|dat)\s+(?:is|zijn|was|waren|houdt|betreft|betekent)\b"
-    r"|(?:het\s+)?(?:idee|doel|streven|principe)\s+(?:van|is)\b|het\s+(?:[\w-]+,?\s+){0,8}[\w-]+en\s+van\b)"
+    r"|(?:het\s+)?(?:idee|doel|streven|principe)\s+(?:van|is)\b|het\s+(?:(?!(?:is|zijn|was|waren|stond|staat|stonden|wordt|werd|heeft|hebben|had|gaat|ging)\b)[\w-]+,?\s+){0,8}"
+    r"[\w-]+en\s+van\b)"
     r"|\b(?:is|zijn|was|waren)\s+(?:een|voor|bedoeld|gericht|bestemd|opgericht|ingesteld)\b|\bhoudt\b.{0,80}\bin\b"
     r"|\bbestaat uit\b|\bheeft (?:als|het) (?:doel|taak|principe|idee)\b|\bmet als doel\b|\bgaat (?:met|over)\b",
     re.I,
