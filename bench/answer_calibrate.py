@@ -16,8 +16,12 @@ items are dropped when the file is read.
    questions count as "not right". The threshold is the lowest probability at which
    out-of-fold answers are still right often enough (see ``choose_threshold``).
 
+   Each head's weights are held to the direction their signal can push (``SIGNS``; a
+   wrong-signed weight among correlated signals is dropped and the head refitted).
+
 Prints the ``Weights(...)`` and ``Calibration(...)`` literals to paste into
-``src/sdsearch/answer/scoring.py`` / ``decide.py``, and the out-of-fold scores.
+``src/sdsearch/answer/scoring.py`` / ``decide.py``, and the out-of-fold scores; ``--out``
+writes the constants and each dev question's out-of-fold confidence as JSON.
 """
 
 from __future__ import annotations

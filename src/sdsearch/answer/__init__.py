@@ -12,10 +12,9 @@ How an answer is found, in four explainable steps, one module each:
    similarity, focus coverage alone / with a neighbour / in context, the asked-for fact
    and the words around it, and the rank of its passage; a sentence from another
    gemeente or year than the question names is marked down. All weights: `scoring.Weights`.
-4. **Decide** (`decide.answer_question`): the confidence is the focus coverage of the
-   best sentence in its context, scaled down when the asked-for fact is missing or the
-   gemeente/year disagrees. Below ``Settings.answer_threshold`` the answer is "no clear
-   answer"; the hits are still returned.
+4. **Decide** (`decide.decide`): two calibrated heads over the best sentence's signals —
+   P(right), shown as the confidence ("zekerheid"), and P(answerable); below
+   ``Settings.answer_threshold`` the answer is "no clear answer"; the hits are still returned.
 """
 
 from __future__ import annotations

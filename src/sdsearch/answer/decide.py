@@ -5,10 +5,12 @@ sentence, plus the neighbour it leans on (an anaphor or connective, a colon lead
 header line of a table row) — at most three sentences and 450 characters — with the
 fact's span marked in the best sentence.
 
-Confidence is a calibrated probability that the answer is right (``calibrate``): a
-logistic curve over the decision's raw signals, fitted by ``bench/answer_calibrate.py`` on
-out-of-fold scores of development questions (questions the scorer was not fitted on).
-Below ``Settings.answer_threshold`` the answer is "no clear answer"; the hits stay.
+Two logistic heads read the decision's raw signals (``Calibration.signals``): P(the answer
+is right) — the "zekerheid" shown — and P(the reports answer the question), which decides
+between an answer and "geen duidelijk antwoord" at ``Settings.answer_threshold``; the hits
+stay either way. Both are fitted by ``bench/answer_calibrate.py`` on out-of-fold decisions of
+development questions (questions the scorer was not fitted on), each weight held to the
+direction its signal can push (a missing fact never makes an answer more likely right).
 """
 
 from __future__ import annotations
@@ -101,9 +103,9 @@ CALIBRATION = Calibration(intercept=-0.611, p_top=4.350, margin=0.000, context=0
 ANSWERABLE = Calibration(intercept=1.698, p_top=2.634, margin=0.000, context=0.000, cover=0.525, low_cover=0.000, hard_missing=-5.146, soft_missing=0.000, top_missing=0.000, mismatch=-3.645, no_data=-0.540, keyword=0.000, open_kind=0.000)
 
 
-# P(answerable) below which the answer is "geen duidelijk antwoord": the middle of the range
-# (0.60-0.70) where out-of-fold no-answer precision and recall on dev are both highest
-# (bench/answer_calibrate.py). Its one home is ``Settings.answer_threshold``.
+# P(answerable) below which the answer is "geen duidelijk antwoord": inside the range (0.40-0.80
+# after the issue-11 refit) where out-of-fold no-answer precision and recall on dev are both
+# highest (bench/answer_calibrate.py). Its one home is ``Settings.answer_threshold``.
 ANSWER_THRESHOLD = Settings.answer_threshold
 
 

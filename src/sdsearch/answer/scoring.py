@@ -12,11 +12,18 @@ A candidate sentence is described by a handful of explainable features
   a sentence that restates the question, or the next sentence points back at it
   ("Daardoor stijgen de kosten ..." after the cause; "Zij zijn betrokken bij ..." after
   the sentence that names them);
-* whether it holds evidence of the asked type — an amount of the counted thing, a date, a
-  name, a cause, what something is or does, a table cell addressed by row and column — and
-  how much it says beyond the question's own words (a sentence that only restates the
-  question is weak);
+* whether it holds evidence of the asked type — an amount of the counted thing (with the
+  unit "hoe lang", "hoe vaak" or "welk percentage" asks for), a date, a name (marked as the
+  answer when it follows the asked preposition or noun: "naar de omliggende gemeenten",
+  "onderwijsinstellingen Albeda en Lentiz"), a cause, what something is or does, a table
+  cell — and how much it says beyond the question's own words;
 * the rank of its passage, and whether it is about another gemeente or year than asked.
+
+A table cell is addressed like a reader does: the row by its label, the table by its header
+line and section, the column by the year, date, place or class the question names
+(``_row_cover``, ``tables.choose_column``). A sentence that only restates the question shows
+what follows it, up to the sentence with the fact (``score_sentences``, at most three
+sentences).
 """
 
 from __future__ import annotations
