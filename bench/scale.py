@@ -1,4 +1,4 @@
-"""Scale benchmark: index build time, index memory and hybrid query latency at 10k-1M passages.
+"""Scale benchmark: index build time, index memory and hybrid query latency at 10k-3M passages.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--queries 100] [--workdir DIR]
                                     [--hnsw-limit N] [--oneshot RUNS]
@@ -37,7 +37,8 @@ Each size runs in two fresh processes, so memory is measured in a clean one:
 * *query*: ``store.open_index`` (timed alone: "open"), ``Retriever``, the first query
   (timed: "first"), then every eval query in dense, sparse and hybrid mode, interleaved,
   ``--rounds`` times (default 2); p50/p95 are over all rounds, "min p50" the best round.
-  Recall@10 of the dense retriever against exact search over ``vectors.npy``. Memory:
+  "BM25 alone": each eval query's plan scored three ways (``bm25_core``). Recall@10 of the
+  dense retriever against exact search over ``vectors.npy``. Memory:
   VmHWM, RssAnon (private) and RssFile (file pages: shared by every worker that maps the
   same index) and Pss from ``/proc/self/smaps_rollup``.
 
