@@ -205,7 +205,8 @@ def test_open_maps_offsets_and_metadata(small_index: Path) -> None:
 
 
 @pytest.mark.slow  # IVF-PQ training: tens of seconds on a busy 2-core machine
-def test_ivfpq_index_round_trip_records_its_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("codec", ["PQ", "SQ8"])
+def test_ivf_index_round_trip_records_its_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str) -> None:
     import numpy as np
 
     from sdsearch import vectors as V
@@ -213,7 +214,7 @@ def test_ivfpq_index_round_trip_records_its_parameters(tmp_path: Path, monkeypat
     from sdsearch.store import IndexData, write_index
     from sdsearch.types import Passage
 
-    for name, value in (("EXACT_LIMIT", 500), ("HNSW_LIMIT", 1_000), ("IVF_LISTS_MIN", 32), ("IVF_LISTS_MAX", 32), ("PQ_M", 16)):
+    for name, value in (("EXACT_LIMIT", 500), ("HNSW_LIMIT", 1_000), ("IVF_LISTS_MIN", 32), ("IVF_LISTS_MAX", 32), ("PQ_M", 16), ("IVF_CODEC", codec)):
         monkeypatch.setattr(V, name, value)
     n, dim = 2_500, 64
     rng = np.random.default_rng(0)
@@ -238,7 +239,7 @@ def test_ivfpq_index_round_trip_records_its_parameters(tmp_path: Path, monkeypat
     idx = open_index(root)
     m = idx.manifest["faiss"]
     assert m["factory"] == factory and m["type"] == "ivf"
-    for key in ("nlist", "nprobe", "shortlist", "pq_m", "recall_at_10"):
+    for key in ("nlist", "nprobe", "shortlist", "codec", "recall_at_10", *(["pq_m"] if codec == "PQ" else [])):
         assert m[key] == info[key]
     assert idx.passages[1234].text == passages[1234].text
     _, ids = V.search(idx.faiss_index, m, idx.vectors, x[:5], 10)
