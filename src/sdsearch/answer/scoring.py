@@ -156,11 +156,16 @@ def encode_sentences(retriever: Retriever, texts: list[str]) -> np.ndarray:
     assert enc is not None
     keys = [(enc.model_id, t) for t in texts]
     todo = list(dict.fromkeys(k for k in keys if k not in _VEC_CACHE))
-    # One sentence per call: the int8 model quantises activations per batch, so a sentence's
-    # vector would shift with the sentences it happens to be batched with (up to 0.02), and an
-    # answer with the other questions asked before it. Alone, it is the same every time.
-    for k in todo:
-        _VEC_CACHE[k] = enc.encode_passages([k[1]])[0]
+    # A sentence's vector must not depend on what it is encoded with (else an answer would
+    # depend on the questions asked before it). The bundled e5 runs one text at a time
+    # (vector_revision "per-text"), so all go in one call, its threads side by side; an
+    # encoder that shares runs between texts gets one sentence per call.
+    if todo and getattr(enc, "vector_revision", "") == "per-text":
+        for k, v in zip(todo, enc.encode_passages([k[1] for k in todo]), strict=True):
+            _VEC_CACHE[k] = v
+    else:
+        for k in todo:
+            _VEC_CACHE[k] = enc.encode_passages([k[1]])[0]
     if todo:
         while len(_VEC_CACHE) > _VEC_CACHE_SIZE:
             _VEC_CACHE.popitem(last=False)
