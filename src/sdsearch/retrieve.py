@@ -183,16 +183,6 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = 60, weights: Sequence[float]
 _PRF_KINDS = frozenset({"long"})
 
 
-def _top(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """The ``n`` best rows with a positive score, best first (ties by row)."""
-    n = min(n, len(scores))
-    if n <= 0:
-        return []
-    top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
-
-
 def weighted_sum(
     dense: dict[int, float], sparse: dict[int, float], dense_weight: float
 ) -> dict[int, float]:
@@ -372,19 +362,7 @@ class Retriever:
 
     def _bm25(self, terms: dict[str, float], mask: np.ndarray | None) -> np.ndarray | None:
         """BM25 scores of every passage for weighted terms (Σ weight · BM25 of the term)."""
-        sparse = self.index.sparse
-        if all(float(w).is_integer() for w in terms.values()):
-            flat = [t for t, w in terms.items() for _ in range(int(w))]
-            return sparse.scores(flat, mask)
-        total: np.ndarray | None = None
-        for t, w in terms.items():
-            if w <= 0 or t not in sparse:
-                continue
-            sc = sparse.scores([t], mask)
-            if sc is None:
-                continue
-            total = w * sc if total is None else total + w * sc
-        return total
+        return self.index.sparse.weighted_scores(terms, mask)
 
     def _passage_terms(self, idx: int) -> list[str]:
         terms = self._terms_cache.get(idx)
@@ -398,23 +376,21 @@ class Retriever:
         """Top-n passages by BM25 over the plan's weighted terms, with RM3 feedback when on."""
         if len(self.index) == 0 or not p.terms or n <= 0:
             return []
-        scores = self._bm25(p.terms, mask)
-        if scores is None:
-            return []
+        sparse = self.index.sparse
         s = self.settings
-        if s.adaptive and s.prf_weight > 0 and s.prf_docs > 0 and p.kind in _PRF_KINDS:
-            top = _top(scores, s.prf_docs)
-            feedback = [(self._passage_terms(i), sc) for i, sc in top]
+        prf = s.adaptive and s.prf_weight > 0 and s.prf_docs > 0 and p.kind in _PRF_KINDS
+        top = sparse.top_weighted(p.terms, max(n, s.prf_docs) if prf else n, mask)
+        if prf and top:
+            feedback = [(self._passage_terms(i), sc) for i, sc in top[: s.prf_docs]]
             expansion = rm3_expansion(feedback, s.prf_terms)
             if expansion:
                 z = sum(p.terms.values())
                 mixed = {t: (1 - s.prf_weight) * w / z for t, w in p.terms.items()}
                 for t, w in expansion.items():
                     mixed[t] = mixed.get(t, 0.0) + s.prf_weight * w
-                expanded = self._bm25(mixed, mask)
-                if expanded is not None:
-                    scores = expanded
-        return _top(scores, n)
+                if any(w > 0 and t in sparse for t, w in mixed.items()):
+                    return sparse.top_weighted(mixed, n, mask)
+        return top[:n]
 
     # -- search ------------------------------------------------------------------------
 
