@@ -96,3 +96,45 @@ def test_hits_carry_citation_fields_and_matched_terms(retriever: Retriever) -> N
     d = h.to_dict()
     for key in ("rank", "score", "passage_id", "text", "source", "title", "gemeente", "year", "doc_type", "section", "page", "char_start", "char_end", "citation"):
         assert key in d
+
+
+def test_parallel_hybrid_equals_one_after_the_other(small_index: Path, fake_encoder: FakeEncoder) -> None:
+    """The vector side in a second thread beside BM25 gives the same hits and scores."""
+    import threading
+
+    from sdsearch.config import Settings
+
+    seen: list[str] = []
+
+    class Recording(FakeEncoder):
+        def encode_queries(self, texts):  # type: ignore[no-untyped-def]
+            seen.append(threading.current_thread().name)
+            return super().encode_queries(texts)
+
+    qs = ["beschermd wonen", "387 flexwoningen Mrija", "Welke taken heeft de gemeente en hoeveel kost de jeugdhulp? "
+          "En wat doet de gemeente tegen armoede en schulden onder jongeren in Maassluis en Vlaardingen?"]
+    index = open_index(small_index)
+    par = Retriever(index, Recording(), Settings(parallel_search=True)).search(qs, k=5)
+    seq = Retriever(index, Recording(), Settings(parallel_search=False)).search(qs, k=5)
+    assert [[(h.passage_id, h.score) for h in hits] for hits in par] == [[(h.passage_id, h.score) for h in hits] for hits in seq]
+    assert seen[0].startswith("sdsearch-dense") and seen[1] == threading.current_thread().name
+
+
+def test_an_error_on_the_bm25_side_waits_for_the_vector_side(retriever: Retriever, monkeypatch: pytest.MonkeyPatch) -> None:
+    done = []
+
+    def slow_dense(qvecs, n, mask):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(0.2)
+        done.append(True)
+        return [[] for _ in range(len(qvecs))]
+
+    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kapot")
+
+    monkeypatch.setattr(retriever, "dense", slow_dense)
+    monkeypatch.setattr(retriever, "sparse_planned", broken)
+    with pytest.raises(RuntimeError, match="kapot"):
+        retriever.search(["beschermd wonen"], mode="hybrid")
+    assert done == [True]
