@@ -90,9 +90,6 @@ class Settings:
     abbrev_dense: bool = True
     # Hybrid: re-order the top candidates with the learned linear model of sdsearch.rerank.
     second_stage: bool = False
-    # Hybrid: encode and search the vectors in a second thread while BM25 runs (same results;
-    # off: one after the other).
-    parallel_search: bool = True
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
