@@ -15,8 +15,8 @@ Synthetic data, built from the real corpus so both retrievers see realistic stat
   terms) is that of its first sentence.
 * **BM25.** Each unique sentence is analysed once with the real ``Analyzer``; a passage's
   terms are its document's metadata terms plus its sentences' terms (what
-  ``api.bm25_text`` would give, minus the section path), indexed by bm25s as ``build_index``
-  does.
+  ``api.bm25_text`` would give, minus the section path), indexed by ``SparseIndex.build``
+  as ``build_index`` does (streamed: ``build.sparse_index`` passes a generator).
 * **Vectors.** Every unique sentence is embedded with the real encoder
   (``sdsearch.models.load_encoder()``). A passage's vector is the mean of its sentences'
   vectors plus Gaussian noise drawn with the covariance of the sentence vectors, scaled
@@ -33,7 +33,9 @@ Each size runs in two fresh processes, so memory is measured in a clean one:
   and ``build.sparse_index``, timed) and ``store.write_index`` under the ``BuildLock``.
   ``assemble`` gets an analyzer that analyses each distinct sentence once (the real
   ``Analyzer``, cached per sentence) and vectors that live in a memory-mapped ``.npy`` in
-  the work folder, as a 10M build would stream them. Peak RSS is the process's VmHWM.
+  the work folder, as a 10M build would stream them. Peak RSS is the process's VmHWM;
+  VmHWM is reset before each timed step (``reset_peak``), so ``step_mem`` in the JSON gives
+  each step's RSS before it and its own peak (the build peak is the largest of the windows).
 * *query*: ``store.open_index`` (timed alone: "open"), ``Retriever``, the first query
   (timed: "first"), then every eval query in dense, sparse and hybrid mode, interleaved,
   ``--rounds`` times (default 2); p50/p95 are over all rounds, "min p50" the best round.
@@ -154,6 +156,17 @@ def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1, out: np.ndarray
 # -- phases ----------------------------------------------------------------------------------
 
 
+def reset_peak() -> float:
+    """The peak RSS so far (VmHWM), then a new window: writing 5 to clear_refs resets VmHWM
+    to the current RSS (Linux), so a step's own peak can be read after it."""
+    before = mem_mb()["VmHWM"]
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return before
+
+
 def mem_mb() -> dict[str, float]:
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -206,6 +219,55 @@ class EncoderInfo:
         self.query_prefix, self.passage_prefix = enc.query_prefix, enc.passage_prefix
 
 
+def synth_passages(ids: np.ndarray, sents: list[str], sent_doc: list[int], docs: list) -> list:
+    """One ``Passage`` per row of sentence numbers; its document is its first sentence's."""
+    from sdsearch.types import Passage
+
+    first = ids[:, 0]
+    passages = []
+    for i in range(len(ids)):
+        row = ids[i]
+        d = docs[sent_doc[first[i]]]
+        text = " ".join(sents[j] for j in row[row >= 0])
+        passages.append(Passage(f"syn-{i:08d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type))
+    return passages
+
+
+def phase_bm25(n: int, builder: str, folder: Path) -> dict:
+    """The BM25 step alone on the same synthetic passages: ``build.sparse_index`` as it is
+    (``lean``: streamed into ``SparseIndex.build``) or as it was (``bm25s``: every passage's
+    terms in one list, ``SparseIndex.build_bm25s``), with its own peak (VmHWM reset before)."""
+    from sdsearch import build
+    from sdsearch.config import Settings
+    from sdsearch.sparse import SparseIndex
+
+    t0 = time.perf_counter()
+    sents, sent_doc, report = corpus_sentences()
+    passages = synth_passages(compose(n, len(sents)), sents, sent_doc, report.documents)
+    analyzer, s = SentenceAnalyzer(), Settings()
+    analyzer.terms(" ".join(sents))  # fill the sentence cache before the window
+    t_synth = time.perf_counter() - t0
+    peak_synth = reset_peak()
+    before = mem_mb()["VmRSS"]
+    t = time.perf_counter()
+    if builder == "bm25s":
+        sparse = SparseIndex.build_bm25s([analyzer.terms(build.bm25_text(p)) for p in passages], k1=s.bm25_k1, b=s.bm25_b)
+    else:
+        sparse = build.sparse_index(passages, s, analyzer)
+    t_build = time.perf_counter() - t
+    after = mem_mb()
+    t = time.perf_counter()
+    sparse.save(folder)
+    t_save = time.perf_counter() - t
+    return {
+        "n": n, "builder": builder, "synth_s": t_synth, "build_s": t_build, "save_s": t_save,
+        "peak_before_mb": peak_synth, "rss_before_mb": before, "build_peak_mb": after["VmHWM"],
+        "rss_after_mb": after["VmRSS"], "save_peak_mb": mem_mb()["VmHWM"],
+        "postings": int(sparse._indptr[-1]), "terms": len(sparse._vocab),
+        "load": os.getloadavg()[0], "cpu_s": time.process_time(),
+    }
+
+
 def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None) -> dict:
     from sdsearch import build
     from sdsearch import vectors as V
@@ -214,7 +276,6 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
         V.HNSW_LIMIT = hnsw_limit
     from sdsearch.config import Settings
     from sdsearch.store import BuildLock, write_index
-    from sdsearch.types import Passage
 
     t0 = time.perf_counter()
     enc = EncoderInfo()
@@ -228,13 +289,7 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
     synth_vectors(ids, svecs, out=vectors)
     vectors.flush()
     vectors = np.load(vec_path, mmap_mode="r")
-    first = ids[:, 0]
-    passages = []
-    for i in range(n):
-        row = ids[i]
-        d = docs[sent_doc[first[i]]]
-        text = " ".join(sents[j] for j in row[row >= 0])
-        passages.append(Passage(f"syn-{i:08d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type))
+    passages = synth_passages(ids, sents, sent_doc, docs)
     del ids
     keys = [b"%032x" % i for i in range(n)]
     plan = build.EmbedPlan(texts=[], keys=keys, vectors=vectors, todo=[], old_docs={})
@@ -243,15 +298,21 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
 
     timings: dict[str, float] = {}
     peaks: dict[str, float] = {}
+    steps: dict[str, dict[str, float]] = {}
+    hwm = [0.0]  # the peak before the last reset of VmHWM
 
     def timed(name: str, fn):  # noqa: ANN001, ANN202
         def run(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+            hwm[0] = max(hwm[0], reset_peak())
+            before = mem_mb()["VmRSS"]
             t = time.perf_counter()
             try:
                 return fn(*a, **kw)
             finally:
                 timings[name] = time.perf_counter() - t
-                peaks[name] = mem_mb()["VmHWM"]
+                m = mem_mb()
+                peaks[name] = max(hwm[0], m["VmHWM"])
+                steps[name] = {"rss_before": before, "peak": m["VmHWM"], "rss_after": m["VmRSS"]}
 
         return run
 
@@ -276,7 +337,8 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
         "sizes": sizes,
         "mem_after_synth": mem_synth,
         "peak_after": peaks,
-        "build_peak_mb": mem_mb()["VmHWM"],
+        "step_mem": steps,  # per timed step: RSS before, its own VmHWM (reset before it), RSS after
+        "build_peak_mb": max(hwm[0], mem_mb()["VmHWM"]),
         "load": os.getloadavg()[0],
         "cpu_s": time.process_time(),
     }
@@ -491,6 +553,7 @@ def main() -> None:
     ap.add_argument("--oneshot", type=int, default=5, help="one-shot CLI runs per size (0: none)")
     ap.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--bm25-only", choices=["lean", "bm25s"], help="the BM25 step alone at each size, one JSON line each")
     a = ap.parse_args()
     os.environ.setdefault("SDSEARCH_THREADS", "2")
     if a.phase == "build":
@@ -501,6 +564,14 @@ def main() -> None:
         return
     import shutil
 
+    if a.bm25_only:
+        for n in [int(s) for s in a.sizes.split(",") if s.strip()]:
+            folder = Path(a.workdir) / f"bm25-{a.bm25_only}-{n}"
+            shutil.rmtree(folder, ignore_errors=True)
+            print(json.dumps(phase_bm25(n, a.bm25_only, folder)), flush=True)
+            if not a.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+        return
     deadline = time.monotonic() + a.time_limit
     rows = []
     for n in [int(s) for s in a.sizes.split(",") if s.strip()]:

@@ -1,7 +1,9 @@
-"""SparseIndex: bm25s at build time; at search time its saved arrays scored with numpy, identically."""
+"""SparseIndex: built by our streaming builder into the very files bm25s saves (byte for byte,
+checked against bm25s itself); at search time those arrays scored with numpy, identically."""
 
 from __future__ import annotations
 
+import filecmp
 import random
 import subprocess
 import sys
@@ -27,6 +29,84 @@ def saved(tmp_path: Path) -> tuple[SparseIndex, Path]:
     built = SparseIndex.build(_docs(300), k1=1.5, b=0.75)
     built.save(tmp_path / "bm25")
     return built, tmp_path / "bm25"
+
+
+def _same_files_as_bm25s(docs: list[list[str]], folder: Path, **kw: float) -> SparseIndex:
+    """Build both ways, save both, and require the same files with the same bytes."""
+    ours = SparseIndex.build(iter(docs), **kw)  # a stream, as build.sparse_index passes it
+    ours.save(folder / "ours")
+    ref = SparseIndex.build_bm25s(docs, **kw)
+    ref.save(folder / "bm25s")
+    names = sorted(p.name for p in (folder / "bm25s").iterdir())
+    assert names == sorted(p.name for p in (folder / "ours").iterdir())
+    assert names == [f"{a}.csc.index.npy" for a in ("data", "indices", "indptr")] + ["params.index.json", "vocab.index.json"]
+    for name in names:
+        assert filecmp.cmp(folder / "ours" / name, folder / "bm25s" / name, shallow=False), name
+    for a, b in ((ours._data, ref._data), (ours._indices, ref._indices), (ours._indptr, ref._indptr)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert ours._vocab == ref._vocab and list(ours._vocab) == list(ref._vocab) and ours.num_docs == ref.num_docs
+    return ours
+
+
+def test_build_writes_the_files_of_bm25s_for_the_bundled_corpus(tmp_path: Path) -> None:
+    from sdsearch.analysis import Analyzer
+    from sdsearch.build import bm25_text, chunk_documents, read
+    from sdsearch.config import Settings
+
+    s = Settings()
+    passages = chunk_documents(read([ROOT / "corpus"], s).documents, s)
+    analyzer = Analyzer()
+    docs = [analyzer.terms(bm25_text(p)) for p in passages]
+    assert len(docs) > 50
+    _same_files_as_bm25s(docs, tmp_path, k1=s.bm25_k1, b=s.bm25_b)
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 21])
+def test_build_writes_the_files_of_bm25s_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """Empty passages, repeats, unicode, "" as a term, a term in every passage, rare terms; counted
+    in chunks of a few terms (passages cut across no chunk) or all at once."""
+    import sdsearch.sparse as sparse
+
+    monkeypatch.setattr(sparse, "CHUNK_TOKENS", chunk)
+    rng = random.Random(5)
+    words = WORDS + ["ĳsselmonde", "één", "straße", "日本", "😀", "", "a b", "0", "null"] + [f"r{i}" for i in range(500)]
+    docs = [["gemeente"] + [rng.choice(words[: rng.choice([3, 30, len(words)])]) for _ in range(rng.randint(0, 80))] for _ in range(700)]
+    docs[3] = docs[500] = []
+    docs[10] = ["wmo"] * 50
+    ours = _same_files_as_bm25s(docs, tmp_path, k1=1.2, b=0.5)
+    assert ours.document_frequency("gemeente") == 700 - 3 and ours.document_frequency("wmo") > 1
+
+
+def test_build_writes_the_files_of_bm25s_for_generated_corpora(tmp_path_factory: pytest.TempPathFactory) -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    term = st.one_of(st.sampled_from(WORDS + ["", "één", "日本"]), st.text(min_size=0, max_size=4))
+    doc = st.lists(term, max_size=30)
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
+    @hypothesis.given(
+        docs=st.lists(doc, min_size=1, max_size=40).filter(lambda d: any(d)),
+        k1=st.sampled_from([0.9, 1.2, 1.5, 2.0]),
+        b=st.sampled_from([0.0, 0.4, 0.75, 1.0]),
+        every=st.booleans(),
+    )
+    def check(docs: list[list[str]], k1: float, b: float, every: bool) -> None:
+        if every:
+            docs = [d + ["overal"] for d in docs]
+        _same_files_as_bm25s(docs, tmp_path_factory.mktemp("h"), k1=k1, b=b)
+
+    check()
+
+
+def test_build_does_not_import_bm25s(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from sdsearch.sparse import SparseIndex;"
+        f"SparseIndex.build([['wmo', 'zorg'], [], ['wmo']]).save(Path({str(tmp_path / 'bm25')!r}));"
+        "print(sorted(m for m in ('bm25s', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert SparseIndex.load(tmp_path / "bm25").document_frequency("wmo") == 2
 
 
 def test_loaded_scores_equal_bm25s_scores(saved: tuple[SparseIndex, Path]) -> None:

@@ -215,7 +215,7 @@ def vector_index(vectors: np.ndarray) -> tuple[Any, str, dict[str, Any]]:
 def sparse_index(passages: Sequence[Passage], s: Settings, analyzer: Analyzer | None = None) -> SparseIndex:
     """BM25 over the Dutch analyzer's terms of metadata, section path and text."""
     analyzer = analyzer or Analyzer()
-    return SparseIndex.build([analyzer.terms(bm25_text(p)) for p in passages], k1=s.bm25_k1, b=s.bm25_b)
+    return SparseIndex.build((analyzer.terms(bm25_text(p)) for p in passages), k1=s.bm25_k1, b=s.bm25_b)
 
 
 def doc_entry(d: Document, n_passages: int) -> dict[str, Any]:

@@ -1,14 +1,18 @@
-"""The sparse index: BM25 over the Dutch analyzer's terms, with bm25s behind one class.
+"""The sparse index: BM25 ("lucene" variant) over the Dutch analyzer's terms, in bm25s's files.
 
-Nobody else touches bm25s: the build calls ``SparseIndex.build`` and ``save``; search
-calls ``load``, ``top`` and ``scores``; answering asks ``document_frequency``. Terms come
-in already analysed (``analysis.Analyzer.terms``), so this room knows nothing of Dutch.
+The build calls ``SparseIndex.build`` and ``save``; search calls ``load``, ``top`` and
+``scores``; answering asks ``document_frequency``. Terms come in already analysed
+(``analysis.Analyzer.terms``), so this room knows nothing of Dutch.
 
-bm25s computes every term's BM25 weight per passage at build time and saves them as a
-column-compressed matrix (``.npy`` arrays, a JSON vocabulary and parameters; no pickle).
-Searching only sums columns, so ``load`` reads those files itself, memory-mapped, and
-scores with numpy exactly as bm25s does (same float32 sums in the same order): a
-one-shot search never imports bm25s (nor scipy, which it brings along).
+Every term's BM25 weight per passage is computed at build time and saved as a
+column-compressed matrix (``.npy`` arrays, a JSON vocabulary and parameters; no pickle), the
+format of bm25s. ``build`` streams the passages' terms through ``_LeanBuilder`` (term ids
+and counts in numpy arrays, a counting sort into columns) and ``save`` writes the very bytes
+bm25s's ``index`` + ``save`` would (``build_bm25s`` is that path, kept as the reference the
+tests compare with, file by file): bm25s held Python objects per token and passage, ~3.4 GB
+per million passages. Searching only sums columns, so ``load`` reads those files itself,
+memory-mapped, and scores with numpy exactly as bm25s does (same float32 sums in the same
+order): neither the build nor a search imports bm25s (nor scipy, which it brings along).
 
 Weighted queries (``weighted_scores``, ``top_weighted``) sum weight · BM25 of each term into
 one array, postings only: the same float32 values as adding ``weight * scores([term])``
@@ -27,7 +31,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +81,20 @@ class SparseIndex:
         self.num_docs = int(num_docs)
         self._params = params
         self._dtype = np.dtype(params.get("dtype", "float32"))
-        self._built = built  # the bm25s object of a fresh build, for ``save``
+        self._built = built  # for ``save``: a fresh build's params (bm25s's object when ``build_bm25s`` built it)
         self._max: dict[int, float] = {}  # largest BM25 weight per term id, read on first use
 
     # -- building and files --------------------------------------------------------------
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> SparseIndex:
+    def build(cls, token_lists: Iterable[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> SparseIndex:
+        """BM25 over the passages' terms, streamed: the files ``save`` writes are byte for byte
+        those of bm25s (``build_bm25s``), without its Python objects per token and passage."""
+        return _LeanBuilder(k1, b).run(token_lists)
+
+    @classmethod
+    def build_bm25s(cls, token_lists: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> SparseIndex:
+        """The same index built by bm25s itself: the reference ``build`` is checked against."""
         bm25 = _bm25s().BM25(k1=k1, b=b)
         bm25.index([list(t) for t in token_lists], show_progress=False)
         sc = bm25.scores
@@ -90,9 +102,20 @@ class SparseIndex:
         return cls(sc["data"], sc["indices"], sc["indptr"], dict(bm25.vocab_dict), int(sc["num_docs"]), params, built=bm25)
 
     def save(self, folder: Path) -> None:
+        """The files bm25s's ``save`` writes: three ``.npy`` arrays, the vocabulary and parameters."""
         if self._built is None:
             raise StoreError("alleen een zojuist gebouwde BM25-index kan worden opgeslagen")
-        self._built.save(str(folder), show_progress=False)
+        if not isinstance(self._built, dict):  # built by bm25s
+            self._built.save(str(folder), show_progress=False)
+            return
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, array in (("data", self._data), ("indices", self._indices), ("indptr", self._indptr)):
+            np.save(folder / f"{name}.csc.index.npy", array, allow_pickle=False)
+        with open(folder / "vocab.index.json", "w", encoding="utf-8") as f:
+            f.write(_dumps_vocab(self._vocab))
+        with open(folder / "params.index.json", "w") as f:
+            json.dump(self._built, f, indent=4)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> SparseIndex:
@@ -297,3 +320,151 @@ def _top(scores: np.ndarray | None, n: int) -> list[tuple[int, float]]:
     if rows is not None:
         return [(int(rows[i]), float(scores_at[i])) for i in top if scores_at[i] > 0]
     return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+# -- the streaming builder ---------------------------------------------------------------
+
+# Terms gathered before one chunk is counted (np.unique per chunk); ~50 MB of temporaries.
+CHUNK_TOKENS = 1 << 21
+# What bm25s (0.3.16) records in params.index.json besides k1, b and the passage count.
+_BM25S_PARAMS = {"delta": 0.5, "method": "lucene", "idf_method": "lucene", "dtype": "float32", "int_dtype": "int32"}
+_BM25S_FORMAT_VERSION = "0.3.16"
+
+
+def _bm25s_version() -> str:
+    """The bm25s version its files would name (the installed one; else the format's)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("bm25s")
+    except metadata.PackageNotFoundError:
+        return _BM25S_FORMAT_VERSION
+
+
+def _dumps_vocab(vocab: Mapping[str, int]) -> str:
+    """The vocabulary as bm25s writes it (bm25s.utils.json_functions: orjson when installed)."""
+    try:
+        import orjson
+    except ImportError:
+        return json.dumps(vocab, ensure_ascii=False)
+    return orjson.dumps(vocab).decode("utf-8")
+
+
+class _LeanBuilder:
+    """bm25s's "lucene" index, value for value and in its order, from a stream of passages.
+
+    Per passage only its term ids are kept (one dict maps terms to ids in order of first
+    occurrence); every ``CHUNK_TOKENS`` terms one ``np.unique`` over (passage, term) keys
+    turns them into postings: term id (int32), term frequency (the smallest unsigned type)
+    and postings per passage. At the end, as bm25s does:
+
+    * term ids: bm25s numbers terms in the iteration order of a ``set`` filled passage by
+      passage; a set filled with the same distinct terms in the same order (first occurrence)
+      iterates in the same order, so the same ``set`` gives the same ids; "" comes last when
+      no passage holds it;
+    * idf = log(1 + (N - df + 0.5) / (df + 0.5)) with ``math.log`` per distinct df, stored
+      float32; the average length ``np.mean`` over the int64 passage lengths;
+    * weight = float32(idf · tf / (k1 · ((1 - b) + b · len / avg) + tf)), in float64 as bm25s
+      computes it (its float32 term frequencies meet a float64 length factor);
+    * the CSC matrix (column = term, rows ascending): a counting sort over term ids, chunk by
+      chunk in passage order (``indptr`` int64, ``indices`` int32, ``data`` float32).
+    """
+
+    def __init__(self, k1: float, b: float):
+        self.k1, self.b = k1, b
+        self.vocab: dict[str, int] = {}
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # terms, tf, postings per passage
+        self.lengths: list[np.ndarray] = []
+        self.df = np.zeros(1024, dtype=np.int64)  # by first-occurrence id
+
+    def run(self, token_lists: Iterable[Sequence[str]]) -> SparseIndex:
+        vocab = self.vocab
+        setdefault = vocab.setdefault
+        ids: list[int] = []
+        lengths: list[int] = []
+        for terms in token_lists:
+            n = len(ids)
+            ids += [setdefault(t, len(vocab)) for t in terms]
+            lengths.append(len(ids) - n)
+            if len(ids) >= CHUNK_TOKENS:
+                self._count(ids, lengths)
+                ids, lengths = [], []
+        if lengths:
+            self._count(ids, lengths)
+        return self._finish()
+
+    def _count(self, ids: list[int], lengths: list[int]) -> None:
+        lens = np.array(lengths, dtype=np.int64)
+        self.lengths.append(lens)
+        local = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+        keys, tf = np.unique((local << 32) | np.array(ids, dtype=np.int64), return_counts=True)
+        del local
+        terms = (keys & 0xFFFFFFFF).astype(np.int32)
+        per_doc = np.bincount(keys >> 32, minlength=len(lens)).astype(np.int32)
+        del keys
+        tf = tf.astype(np.min_scalar_type(int(tf.max()))) if len(tf) else tf.astype(np.uint8)
+        self.chunks.append((terms, tf, per_doc))
+        counts = np.bincount(terms)
+        if len(counts) > len(self.df):
+            grown = np.zeros(max(len(counts), 2 * len(self.df)), dtype=np.int64)
+            grown[: len(self.df)] = self.df
+            self.df = grown
+        self.df[: len(counts)] += counts
+
+    def _finish(self) -> SparseIndex:
+        k1, b = self.k1, self.b
+        # bm25s's term ids: a set's iteration order (see the class docstring).
+        first = self.vocab
+        n_vocab = len(first)
+        order = list(first)
+        del self.vocab, first
+        vocab = {t: i for i, t in enumerate(set(order))}
+        remap = np.fromiter(map(vocab.__getitem__, order), dtype=np.int32, count=n_vocab)
+        del order
+        if "" not in vocab:
+            vocab[""] = n_vocab
+        df = np.zeros(n_vocab, dtype=np.int64)
+        df[remap] = self.df[:n_vocab]
+        del self.df
+
+        lens = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
+        del self.lengths
+        n_docs = len(lens)
+        avg = lens.mean() if n_docs else np.float64(0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            norm = k1 * ((1 - b) + b * lens / avg)  # float64, bm25s's operations in its order
+        del lens
+        values, where = np.unique(df, return_inverse=True)
+        idf_values = [math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) if d != 0 else 0.0 for d in values.tolist()]
+        idf = np.array(idf_values, dtype=np.float32)[where].astype(np.float64)  # float32 values, as bm25s's idf array
+        del values, where
+
+        indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        n_postings = int(indptr[-1])
+        data = np.empty(n_postings, dtype=np.float32)
+        indices = np.empty(n_postings, dtype=np.int32)
+        heads = indptr[:-1].copy()
+        doc0 = 0
+        chunks = self.chunks
+        while chunks:
+            terms, tf, per_doc = chunks.pop(0)
+            terms = remap[terms]
+            docs = np.repeat(np.arange(doc0, doc0 + len(per_doc), dtype=np.int32), per_doc)
+            doc0 += len(per_doc)
+            tf64 = tf.astype(np.float64)
+            del tf
+            weight = (idf[terms] * (tf64 / (norm[docs] + tf64))).astype(np.float32)
+            del tf64
+            # Counting sort, stable: postings come in passage order, each term's go to its next free slots.
+            by_term = np.argsort(terms, kind="stable")
+            terms = terms[by_term]
+            starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else np.zeros(0, dtype=np.int64)
+            runs = np.diff(np.r_[starts, len(terms)])
+            slot = heads[terms] + (np.arange(len(terms)) - np.repeat(starts, runs))
+            heads[terms[starts]] += runs
+            data[slot] = weight[by_term]
+            indices[slot] = docs[by_term]
+            del terms, docs, weight, by_term, slot
+        params = {"k1": k1, "b": b, **_BM25S_PARAMS, "num_docs": n_docs, "version": _bm25s_version(), "backend": "numpy"}
+        return SparseIndex(data, indices, indptr, vocab, n_docs, params, built=params)
