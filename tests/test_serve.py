@@ -588,6 +588,28 @@ def test_serve_command_without_an_index_fails_in_one_line(tmp_path: Path, capsys
     assert len(err) == 1 and err[0].startswith("sdsearch: geen index in")
 
 
+
+def test_serve_command_with_an_index_of_an_older_analyzer_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not uvicorn's start-up traceback: the line a search would give, before the server starts."""
+    import hashlib
+    import json
+
+    from sdsearch.cli import main
+    from sdsearch.store import CURRENT, current_generation
+
+    corpus = write_corpus(tmp_path / "corpus", SMALL_CORPUS)
+    index = tmp_path / "index"
+    build(corpus, index)
+    gen = current_generation(index)
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    m["analyzer"]["version"] = 2
+    raw = json.dumps(m).encode("utf-8")
+    (gen / "manifest.json").write_bytes(raw)
+    (index / CURRENT).write_text(f"{gen.name}\nmanifest-sha256 {hashlib.sha256(raw).hexdigest()}\n", encoding="utf-8")
+    assert main(["serve", "--index", str(index)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "analyse versie 2" in err[0] and "sdsearch index" in err[0], err
+
 def test_workers_share_one_memory_mapped_index(tmp_path: Path) -> None:
     """`--workers 2` in real processes: both answer, and both map (not copy) the index files."""
     corpus = write_corpus(tmp_path / "corpus", SMALL_CORPUS)

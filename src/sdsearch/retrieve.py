@@ -219,7 +219,7 @@ class Retriever:
         if a.get("version") != ANALYZER_VERSION:
             raise StoreError(
                 f"de index is gebouwd met Nederlandse analyse versie {a.get('version')}, deze sdsearch gebruikt "
-                f"{ANALYZER_VERSION}; {rebuild_hint(index.folder)} (vectoren worden hergebruikt)"
+                f"{ANALYZER_VERSION}; {rebuild_hint(index.folder)}"
             )
         self._source_doc = {d["source"]: i for i, d in enumerate(index.documents)}
         self._doc_gemeente = [fold(str(d.get("gemeente") or "")) for d in index.documents]

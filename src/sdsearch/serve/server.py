@@ -34,7 +34,8 @@ def prepare(
 ) -> ServeOptions:
     """Options for ``run``: the index resolved (the default one built when missing) and opened once.
 
-    Raises the library's errors (no index, damaged index) for the command line to report.
+    Raises the library's errors (no index, damaged index, one a search cannot use) for the
+    command line to report.
     """
     from .. import api
 
@@ -43,6 +44,17 @@ def prepare(
 
         index = api.ensure_default_index(Settings.load())  # what it does is logged; the CLI shows it
     api.facets(index)  # a missing or unreadable index stops here, in one line
+    from ..retrieve import Retriever
+    from ..store import open_index
+
+    idx = open_index(Path(index))
+    try:
+        # The checks a search makes when it opens the index (an index built by an older
+        # analyzer, say): here they stop the command in one line; in a worker's start-up
+        # they would end in uvicorn's traceback.
+        Retriever(idx, None)
+    finally:
+        idx.close()
     return ServeOptions(
         index=str(Path(index).resolve()),
         host=host,
