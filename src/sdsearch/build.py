@@ -37,6 +37,7 @@ from .store import (
     new_generation,
     open_index,
     read_manifest,
+    remove_leftovers,
     vector_file,
     write_index,
 )
@@ -338,6 +339,7 @@ def build_index(
     roots = [Path(p) for p in (paths or [default_corpus(s)])]
     index_dir = Path(index) if index is not None else default_index(s)
     with BuildLock(index_dir):  # first: a second build is refused before any reading or embedding
+        remove_leftovers(index_dir)  # a killed build's folder (its vectors.npy may be large) goes first
         report = read(roots, s)
         try:
             fingerprint = corpus_fingerprint(roots)

@@ -58,7 +58,7 @@ from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, SdsearchError
 from .ingest import IngestReport, discover, display_name, ingest, load_manifest
 from .models import Encoder, load_encoder
-from .store import BuildLock, write_index
+from .store import BuildLock, remove_leftovers, write_index
 from .types import Passage
 
 log = logging.getLogger(__name__)
@@ -414,6 +414,7 @@ def build_index_ray(
     _import_ray()  # a bad address or a missing extra is said before the lock and the cluster
     factory = encoder_factory or default_encoder_factory(s, threads_per_actor)
     with BuildLock(index_dir):  # first: a second build is refused before any work
+        remove_leftovers(index_dir)
         # The model's identity (id, dim, prefixes, runtime) for the plan and the manifest, loaded
         # before the corpus is read so a model that does not load fails at once (and its converted
         # files are in the cache before the actors start); one thread: it embeds nothing.

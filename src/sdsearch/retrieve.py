@@ -360,10 +360,6 @@ class Retriever:
             log.debug("afkortingen uitgebreid: %s", ", ".join(f"{a} → {b}" for a, b in p.expanded))
         return p
 
-    def _bm25(self, terms: dict[str, float], mask: np.ndarray | None) -> np.ndarray | None:
-        """BM25 scores of every passage for weighted terms (Σ weight · BM25 of the term)."""
-        return self.index.sparse.weighted_scores(terms, mask)
-
     def _passage_terms(self, idx: int) -> list[str]:
         terms = self._terms_cache.get(idx)
         if terms is None:

@@ -195,7 +195,8 @@ class SparseIndex:
         """Σ weight · BM25(term) of every passage (zero where ``mask`` is False); None when no
         term with a positive weight is known. Bit for bit the float32 sum of
         ``weight * scores([term], mask)`` over the terms in order, in one array instead of
-        one per term (an integer weight w equals the term repeated w times)."""
+        one per term. (An integer weight w gives what repeating the term w times gives only up
+        to float32 rounding: (s + x) + x is not always s + 2x.)"""
         ids = self._weighted_ids(terms)
         if not ids or self.num_docs == 0:
             return None

@@ -185,8 +185,8 @@ def new_generation(root: Path) -> Path:
     """A fresh temporary folder (``.tmp-gen-<stamp>``) for the next generation of ``root``.
 
     The caller holds the ``BuildLock``. A build may put ``vectors.npy`` there before
-    ``write_index`` (``vector_file``); ``write_index`` renames the folder into place, and a
-    build that dies leaves it for the next build to remove.
+    ``write_index`` (``vector_file``); ``write_index`` renames the folder into place. A build
+    that is killed leaves it; the next build removes it first (``remove_leftovers``).
     """
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
@@ -198,8 +198,33 @@ def new_generation(root: Path) -> Path:
 def vector_file(tmp: Path, n: int, dim: int) -> np.ndarray:
     """``vectors.npy`` of the generation being written in ``tmp``, memory-mapped for writing:
     the build fills it in place (no float32 copy of every vector in memory) and
-    ``write_index`` keeps it as it is. Same bytes as ``np.save`` of the same array."""
-    return np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+    ``write_index`` keeps it as it is. Same bytes as ``np.save`` of the same array.
+
+    Its disk space is reserved before anything is written into the map: a full disk is then
+    an ``OSError`` here (one line for the user), not a SIGBUS halfway through embedding."""
+    path = tmp / "vectors.npy"
+    vectors = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dim))
+    if hasattr(os, "posix_fallocate"):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+    return vectors
+
+
+def remove_leftovers(root: Path) -> None:
+    """Remove what builds that died left in ``root`` (``.tmp-gen-*``, ``.del-gen-*``, temporary
+    pointer files). The caller holds the ``BuildLock``: no other build's folder is touched."""
+    if not root.is_dir():
+        return
+    for child in root.iterdir():
+        if child.is_symlink():
+            continue
+        if child.is_dir() and child.name.startswith((".tmp-gen-", ".del-gen-")):
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and child.name.startswith(f".{CURRENT}."):
+            child.unlink(missing_ok=True)
 
 
 def _is_file_of(vectors: np.ndarray, path: Path) -> bool:
@@ -296,10 +321,7 @@ def _prune(root: Path, keep: set[str | None]) -> None:
             except OSError:
                 continue
             shutil.rmtree(hidden, ignore_errors=True)
-        elif child.is_dir() and child.name.startswith((".tmp-gen-", ".del-gen-")):
-            shutil.rmtree(child, ignore_errors=True)
-        elif child.is_file() and child.name.startswith(f".{CURRENT}."):
-            child.unlink(missing_ok=True)
+    remove_leftovers(root)
 
 
 class PassageTable:

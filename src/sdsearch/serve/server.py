@@ -32,7 +32,8 @@ def prepare(
     token: str | None = None,
     log_queries: bool = False,
 ) -> ServeOptions:
-    """Options for ``run``: the index resolved (the default one built when missing) and opened once.
+    """Options for ``run``: the index resolved (the default one built when missing) and checked
+    as a search would open it.
 
     Raises the library's errors (no index, damaged index, one a search cannot use) for the
     command line to report.
