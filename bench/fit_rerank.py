@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tune_abbrev import setup  # noqa: E402
-from tune_adaptive import score  # noqa: E402
+from tune_abbrev import INDEX  # noqa: E402
+from tune_adaptive import score, setup  # noqa: E402
 
 from sdsearch import rerank  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
@@ -113,7 +113,7 @@ def evaluate(queries: list[Query], model: tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def dev_queries() -> list[Query]:
-    r, enc, loc, items = setup()
+    r, enc, loc, items = setup(INDEX)
     qs = []
     for name in ("long", "short"):
         qs += collect(r, [it for it in items[name] if it["split"] == "dev"], loc, name)
@@ -169,7 +169,7 @@ def fit_all(l2: float) -> None:
 
 
 def table(cols: list[tuple[str, str | None]]) -> None:
-    r, enc, loc, items = setup()
+    r, enc, loc, items = setup(INDEX)
     head = " | ".join(f"{n} {sp or 'all'}" for n, sp in cols)
     print(f"| second stage | {head} |\n|---" + "|---" * len(cols) + "|")
     kinds = rerank.KINDS

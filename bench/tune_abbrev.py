@@ -21,27 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from tune_adaptive import SETS, CachedEncoder, qvec_cache, score  # noqa: E402
+from tune_adaptive import score  # noqa: E402
+from tune_adaptive import setup as _setup  # noqa: E402
 
 from sdsearch.abbrev import Abbreviations  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
-from sdsearch.evaluate import SpanLocator, read_jsonl  # noqa: E402
 from sdsearch.retrieve import Retriever  # noqa: E402
 
 INDEX = Path("/tmp/abbrev-index")
 OFF: dict[str, Any] = dict(abbrev_weight=0.0)
-
-
-def setup() -> tuple[Retriever, CachedEncoder, SpanLocator, dict[str, list[dict[str, Any]]]]:
-    if not (INDEX / "CURRENT").is_file():
-        from sdsearch.build import build_index
-
-        build_index([ROOT / "corpus"], str(INDEX))
-    base = Retriever.open(INDEX, settings=Settings())
-    enc = CachedEncoder(base.encoder, qvec_cache(base.encoder))
-    r = Retriever(base.index, enc, Settings())
-    items = {name: read_jsonl(ROOT / "eval" / f) for name, f in SETS.items()}
-    return r, enc, SpanLocator(ROOT / "corpus"), items
 
 
 def configure(r: Retriever, full: Abbreviations, part: str, **kw: Any) -> None:
@@ -55,7 +43,7 @@ def configure(r: Retriever, full: Abbreviations, part: str, **kw: Any) -> None:
 
 
 def table(cols: list[tuple[str, str | None]], configs: list[tuple[str, str, dict[str, Any]]]) -> None:
-    r, enc, loc, items = setup()
+    r, enc, loc, items = _setup(INDEX)
     full = r.abbreviations
     head = " | ".join(f"{n} {sp or 'all'}" for n, sp in cols)
     print(f"| configuration | {head} | abbreviation-tagged dev (short) |\n|---" + "|---" * len(cols) + "|---|")
@@ -72,7 +60,7 @@ def table(cols: list[tuple[str, str | None]], configs: list[tuple[str, str, dict
 
 
 def mined() -> None:
-    r, _, _, _ = setup()
+    r, _, _, _ = _setup(INDEX)
     a = r.abbreviations
     print(f"{len(a.long_forms)} defined short forms, {len(a.initials)} initials\n")
     for sf, lfs in a.long_forms.items():
@@ -107,7 +95,7 @@ def latency() -> None:
     import statistics
     import time
 
-    r, enc, _, items = setup()
+    r, enc, _, items = _setup(INDEX)
     real = Retriever(r.index, enc.inner, Settings())
     queries = [it["query"] for its in items.values() for it in its]
     for label, kw in (("off", OFF), ("on (default)", {}), ("on + second stage", dict(second_stage=True))):

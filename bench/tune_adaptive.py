@@ -84,12 +84,14 @@ def qvec_cache(encoder: Any) -> Path:
     return CACHE / f"qvecs-{tag}.npz"
 
 
-def setup() -> tuple[Retriever, CachedEncoder, SpanLocator, dict[str, list[dict[str, Any]]]]:
-    if not (INDEX / "CURRENT").is_file():
+def setup(index: Path = INDEX) -> tuple[Retriever, CachedEncoder, SpanLocator, dict[str, list[dict[str, Any]]]]:
+    """The bundled corpus's index in ``index`` (built once), a retriever over it with cached
+    query vectors, the span locator and the eval sets."""
+    if not (index / "CURRENT").is_file():
         from sdsearch.build import build_index
 
-        build_index([ROOT / "corpus"], str(INDEX))
-    base = Retriever.open(INDEX, settings=Settings())
+        build_index([ROOT / "corpus"], str(index))
+    base = Retriever.open(index, settings=Settings())
     enc = CachedEncoder(base.encoder, qvec_cache(base.encoder))
     r = Retriever(base.index, enc, Settings())
     items = {name: read_jsonl(ROOT / "eval" / f) for name, f in SETS.items()}
