@@ -133,23 +133,19 @@ def test_retriever_dense_filtered_approximate(small_limit: int, monkeypatch: pyt
 
 
 @pytest.fixture()
-def ivf_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """IVF-PQ from 2k vectors on, with few lists, so the path runs on a small set."""
+def sq8_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IVF-SQ8 (the default codec) from 2k vectors on, with few lists, so the path runs on a small set."""
     monkeypatch.setattr(V, "EXACT_LIMIT", 1_000)
     monkeypatch.setattr(V, "HNSW_LIMIT", 2_000)
     monkeypatch.setattr(V, "IVF_LISTS_MIN", 32)
     monkeypatch.setattr(V, "IVF_LISTS_MAX", 64)
-    monkeypatch.setattr(V, "IVF_CODEC", "PQ")
-    monkeypatch.setattr(V, "PQ_M", 16)
 
 
 @pytest.fixture()
-def sq8_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """IVF-SQ8 (the default codec) from 2k vectors on, with few lists."""
-    monkeypatch.setattr(V, "EXACT_LIMIT", 1_000)
-    monkeypatch.setattr(V, "HNSW_LIMIT", 2_000)
-    monkeypatch.setattr(V, "IVF_LISTS_MIN", 32)
-    monkeypatch.setattr(V, "IVF_LISTS_MAX", 64)
+def ivf_limits(sq8_limits: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with IVF-PQ codes."""
+    monkeypatch.setattr(V, "IVF_CODEC", "PQ")
+    monkeypatch.setattr(V, "PQ_M", 16)
 
 
 def test_ivf_sq8_is_the_default_above_the_hnsw_limit() -> None:
