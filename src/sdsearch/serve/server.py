@@ -44,15 +44,14 @@ def prepare(
         from ..config import Settings
 
         index = api.ensure_default_index(Settings.load())  # what it does is logged; the CLI shows it
-    api.facets(index)  # a missing or unreadable index stops here, in one line
     from ..retrieve import Retriever
     from ..store import open_index
 
+    # A missing or damaged index, or one a search cannot use (built by an older analyzer,
+    # say), stops the command here in one line; in a worker's start-up it would end in
+    # uvicorn's traceback.
     idx = open_index(Path(index))
     try:
-        # The checks a search makes when it opens the index (an index built by an older
-        # analyzer, say): here they stop the command in one line; in a worker's start-up
-        # they would end in uvicorn's traceback.
         Retriever(idx, None)
     finally:
         idx.close()
