@@ -2,7 +2,7 @@
 dev split of eval/answers2.jsonl. Test items are dropped when the file is read and never
 looked at here.
 
-    python bench/answer_dev.py [--index DIR] [--misses] [--rows OUT.json] [--kind KIND]
+    python bench/answer_dev.py [--index DIR] [--misses] [--rows OUT.json] [--kind KIND] [--headlines]
 
 Prints accuracy and no-answer precision/recall per set and per kind, the reliability table,
 and with --misses every miss (gold, what was answered, rank of the gold sentence).
@@ -48,7 +48,8 @@ def retriever_for(index: str | None):
 def fmt(m: dict) -> str:
     return (
         f"acc {m['answer_accuracy']:.3f} ({m['answerable']:.0f})  answered {m['answered_rate']:.3f}  "
-        f"no-answer P {m['no_answer_precision']:.3f} R {m['no_answer_recall']:.3f} ({m['unanswerable']:.0f})"
+        f"no-answer P {m['no_answer_precision']:.3f} R {m['no_answer_recall']:.3f} ({m['unanswerable']:.0f})  "
+        f"headline shown {m['headline_shown']:.2f} right {m['headline_precision']:.3f}"
     )
 
 
@@ -58,6 +59,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
     ap.add_argument("--misses", action="store_true")
     ap.add_argument("--rows")
+    ap.add_argument("--headlines", action="store_true", help="list every wrong 'Antwoord:' line of a right answer")
     ap.add_argument("--kind")
     ap.add_argument("--sets", default="old,dev2")
     args = ap.parse_args()
@@ -83,6 +85,10 @@ def main() -> None:
             bad = (x["answerable"] and not x["correct"]) or (not x["answerable"] and x["answered"])
             if bad:
                 print(f"- {x['id']} [{x['kind']}] {x['question']}\n    gold {x['gold']!r}  rank {x['gold_rank']}  conf {x['confidence']:.2f} answered {x['answered']}\n    got  {(x['candidate'] or '—')[:300]!r}")
+    if args.headlines:
+        for x in all_rows:
+            if x["answerable"] and x["correct"] and x.get("headline") is not None and not x["headline_right"]:
+                print(f"- {x['id']} [{x['kind']}] {x['question']}\n    gold {x['gold']!r}  shown {x['headline']!r}")
     if args.rows:
         Path(args.rows).write_text(json.dumps(all_rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 

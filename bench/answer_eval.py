@@ -24,7 +24,7 @@ from sdsearch.evaluate import answer_metrics, reliability_table, run_eval  # noq
 def line(name: str, m: dict[str, float]) -> str:
     return (
         f"| {name} | {m['answer_accuracy']:.3f} | {m['answerable']:.0f} | {m['no_answer_precision']:.3f} | "
-        f"{m['no_answer_recall']:.3f} | {m['unanswerable']:.0f} |"
+        f"{m['no_answer_recall']:.3f} | {m['unanswerable']:.0f} | {m['headline_shown']:.2f} / {m['headline_precision']:.3f} |"
     )
 
 
@@ -44,10 +44,17 @@ def main() -> None:
     old = run_eval(r, Path(args.eval_dir) / "answers.jsonl", Path(args.corpus))
     new = run_eval(r, Path(args.eval_dir) / "answers2.jsonl", Path(args.corpus))
     secs = time.perf_counter() - t
-    out = ["| set | answer accuracy | answerable | no-answer precision | no-answer recall | unanswerable |", "|---|---|---|---|---|---|"]
+    out = [
+        "| set | answer accuracy | answerable | no-answer precision | no-answer recall | unanswerable | 'Antwoord:' line shown / right |",
+        "|---|---|---|---|---|---|---|",
+    ]
     out.append(line("eval/answers.jsonl (old, fitted on)", old.answers))
     for sp in ("dev", "test"):
         out.append(line(f"eval/answers2.jsonl {sp}" + (" (fitted on)" if sp == "dev" else " (held out)"), new.answers_by_split[sp]))
+    fresh_path = Path(args.eval_dir) / "answers3.jsonl"
+    if fresh_path.exists():  # written after 0.2.1 by another hand, never tuned on: report only
+        fresh = run_eval(r, fresh_path, Path(args.corpus))
+        out.append(line("eval/answers3.jsonl (fresh, held out)", fresh.answers))
     dev, test = new.answers_by_split["dev"], new.answers_by_split["test"]
     out.append("")
     out.append(

@@ -85,7 +85,7 @@ def test_bad_eval_files_fail_clearly(tmp_path: Path, content: str, message: str)
 
 # --- splits, the answer judge, per-miss detail ---------------------------------------------
 
-from sdsearch.evaluate import judge, reliability_table, select_split  # noqa: E402
+from sdsearch.evaluate import headline, headline_right, judge, reliability_table, select_split  # noqa: E402
 from sdsearch.types import Answer, AnswerSentence, Hit, Passage  # noqa: E402
 
 
@@ -120,6 +120,19 @@ def test_a_table_answer_must_mark_the_right_cell() -> None:
     place = [(Span("a.txt", 100, 100 + len(row)), row, "137.096")]
     assert judge(_answer(row, start=100, span=(7, 14)), place)
     assert not judge(_answer(row, start=100, span=(15, 22)), place)  # 2021's cell, same row
+
+
+def test_the_antwoord_line_is_judged_on_its_own() -> None:
+    sentence = "Vanaf 2022 voert Stroomopwaarts de nieuwe Wet inburgering uit."
+    assert headline(_answer(sentence, span=(17, 31))) == "Stroomopwaarts"
+    assert headline(_answer(sentence)) is None  # no marked fact: only the sentence is shown
+    assert headline(_answer("x" * 100, span=(0, 100))) is None  # too long for the "Antwoord:" line
+    assert headline_right("Stroomopwaarts", ["Stroomopwaarts"])
+    assert not headline_right("Maassluis", ["Stroomopwaarts"])  # a name from the same sentence is wrong
+    assert headline_right("Lasten 2020: 137.096 (x € 1.000)", ["137.096"])
+    assert headline_right("CPB", ["het CPB"]) and headline_right("3", ["3 partijen"])
+    assert not headline_right("3", ["3 keer 3 jaar"]) and not headline_right("23", ["18 tot en met 23 jaar"])
+    assert not headline_right("IJmond", ["de gemeenten in de IJmond, Zuid-Kennemerland en Haarlemmermeer"])
 
 
 def test_reliability_table_buckets_by_confidence() -> None:

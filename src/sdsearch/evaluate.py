@@ -333,6 +333,45 @@ def judge(answer: Any, places: list[tuple[Span, str, str]]) -> bool:
     return False
 
 
+def headline(answer: Any) -> str | None:
+    """The fact shown on the "Antwoord:" line (a marked span up to ``render.SHORT_SPAN``
+    characters), or None when the answer shows only its sentences."""
+    from .render import SHORT_SPAN
+
+    span = answer.span if answer.sentences else None
+    return span if span and len(span) <= SHORT_SPAN else None
+
+
+_FIGURE = re.compile(r"\d[\d.,]*|\b(?:een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)\b")
+_LEAD = re.compile(r"^(?:de|het|een|over|maximaal|minimaal|ruim|circa|bij|naar|door|met|van|aan)\s+")
+
+
+def headline_right(shown: str, golds: list[str]) -> bool:
+    """The "Antwoord:" line holds a gold answer ("Stroomopwaarts"; "137.096" in "Lasten 2020:
+    137.096 (x € 1.000)"), or is part of one that still says it: half of it or more, the gold
+    without its leading article or preposition ("CPB" for "het CPB"), or every figure of it
+    ("3" for "3 partijen", not for "3 keer 3 jaar"). "IJmond" is not "de gemeenten in de
+    IJmond, Zuid-Kennemerland en Haarlemmermeer"."""
+    s = squash(shown)
+    if not s:
+        return False
+    for gold in golds:
+        g = squash(gold)
+        if not g:
+            continue
+        if g in s:
+            return True
+        if s not in g:
+            continue
+        bare = g
+        while (m := _LEAD.match(bare)) is not None:
+            bare = bare[m.end() :]
+        figures = _FIGURE.findall(g)
+        if 2 * len(s) >= len(g) or s == bare or (figures and _FIGURE.findall(s) == figures):
+            return True
+    return False
+
+
 def _gold_rank(scored: list[Any], places: list[tuple[Span, str, str]]) -> int | None:
     """Rank (1 = best) of the first candidate sentence at a gold place that holds its answer."""
     for n, c in enumerate(scored, start=1):
@@ -349,11 +388,16 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     said_none = [r for r in rows if not r["answered"]]
+    answered = [r for r in answerable if r["answered"]]
+    heads = [r for r in answered if r.get("headline") is not None]
     return {
         "answer_accuracy": statistics.fmean(r["correct"] for r in answerable) if answerable else 0.0,
         "answered_rate": statistics.fmean(r["answered"] for r in answerable) if answerable else 0.0,
         "no_answer_precision": (sum(not r["answerable"] for r in said_none) / len(said_none)) if said_none else 0.0,
         "no_answer_recall": (sum(not r["answered"] for r in unanswerable) / len(unanswerable)) if unanswerable else 0.0,
+        # The "Antwoord:" line: how often an answered question shows one, and how often it is right.
+        "headline_shown": (len(heads) / len(answered)) if answered else 0.0,
+        "headline_precision": statistics.fmean(bool(r.get("headline_right")) for r in heads) if heads else 0.0,
         "answerable": float(len(answerable)),
         "unanswerable": float(len(unanswerable)),
     }
@@ -419,6 +463,8 @@ def run_answers(retriever: Retriever, items: list[dict[str, Any]], locator: Span
             row["candidate_correct"] = ok
             row["correct"] = ok and ans.answered
             row["gold_rank"] = _gold_rank(d.scored, places)
+            row["headline"] = headline(ans)
+            row["headline_right"] = row["headline"] is not None and headline_right(row["headline"], [a for _, _, a in places])
         else:
             row["candidate_correct"] = False
         rows.append(row)

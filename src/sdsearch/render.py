@@ -242,7 +242,8 @@ def format_answer_eval(rep: Any, misses: int = 15) -> str:
     a = rep.answers
     lines = [
         f"  antwoord juist {a['answer_accuracy']:.3f} ({a['answerable']:.0f} beantwoordbaar)  "
-        f"geen-antwoord precisie {a['no_answer_precision']:.3f} recall {a['no_answer_recall']:.3f} ({a['unanswerable']:.0f} onbeantwoordbaar)"
+        f"geen-antwoord precisie {a['no_answer_precision']:.3f} recall {a['no_answer_recall']:.3f} ({a['unanswerable']:.0f} onbeantwoordbaar)",
+        f"  regel 'Antwoord:' getoond bij {a.get('headline_shown', 0.0):.2f} van de antwoorden, daarvan juist {a.get('headline_precision', 0.0):.3f}",
     ]
     for split, m in (getattr(rep, "answers_by_split", None) or {}).items():
         lines.append(
