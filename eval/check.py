@@ -24,6 +24,12 @@ dev, ... starting with dev); long queries have 30-80 words, short ones 1-4 words
 lower case; tags come from the per-set lists and the derived tags (multi-part,
 cross-gemeente, gemeente names) must agree with the query and its spans.  Counts per
 set, split, tag and document are printed.
+
+It also checks answers3.jsonl, the fresh held-out answer set (ids c001.. answerable,
+cu001.. unanswerable; report only, never tuned on): keys, unique ids, kinds from KINDS3,
+split "test" everywhere, gemeente matching the source, every context (and every
+``also`` context) verbatim in its source and every answer verbatim in its context.
+Counts per kind and document are printed.
 """
 from __future__ import annotations
 
@@ -296,6 +302,76 @@ for fname, (prefix, allowed, minimum, (wmin, wmax)) in HELDOUT.items():
             err(f"{fname}: no {s_} items")
     heldout_reports.append((fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed))
 
+# ---- answers3.jsonl (fresh held-out answer set, test only) ----
+KINDS3 = {"wie", "welke", "hoeveel", "table", "wanneer", "waarom", "definition", "wat", "keyword",
+          "neighbour"}
+A3_KEYS = {"id", "question", "source", "answer", "context", "kind", "gemeente", "split"}
+U3_KEYS = {"id", "question", "answer", "kind", "split"}
+answers3 = load(HERE / "answers3.jsonl")
+a3_kind: Counter[str] = Counter()
+u3_kind: Counter[str] = Counter()
+a3_doc: Counter[str] = Counter()
+a3_also = 0
+
+
+def check_answer_in(where: str, source, ans, ctx) -> None:
+    if check_in_source(where, source, ctx, "context"):
+        if not isinstance(ans, str) or not ans:
+            err(f"{where}: answer must be a non-empty string")
+        elif ans not in ctx:
+            err(f"{where}: answer {ans!r} not in context")
+        elif ctx.count(ans) > 1:
+            warn(f"{where}: answer {ans!r} occurs {ctx.count(ans)}x in its context")
+
+
+for n, obj in answers3:
+    cid = obj.get("id")
+    where = f"answers3.jsonl:{n} ({cid})"
+    ids[str(cid)] += 1
+    if not isinstance(obj.get("question"), str) or not obj["question"].strip():
+        err(f"{where}: empty question")
+    if obj.get("split") != "test":
+        err(f"{where}: split must be 'test' (the whole file is held out)")
+    kind = obj.get("kind")
+    if kind not in KINDS3:
+        err(f"{where}: unknown kind {kind!r}")
+    if obj.get("answer") is None:
+        u3_kind[str(kind)] += 1
+        if set(obj) != U3_KEYS:
+            err(f"{where}: unanswerable keys {sorted(obj)} != {sorted(U3_KEYS)}")
+        if not (isinstance(cid, str) and len(cid) == 5 and cid[:2] == "cu" and cid[2:].isdigit()):
+            err(f"{where}: unanswerable ids are cu001, cu002, ...")
+        continue
+    a3_kind[str(kind)] += 1
+    if set(obj) - {"also"} != A3_KEYS:
+        err(f"{where}: keys {sorted(obj)} != {sorted(A3_KEYS)} (+ optional also)")
+    if not (isinstance(cid, str) and len(cid) == 4 and cid[0] == "c" and cid[1:].isdigit()):
+        err(f"{where}: answerable ids are c001, c002, ...")
+    src = obj.get("source")
+    a3_doc[str(src)] += 1
+    if isinstance(src, str) and obj.get("gemeente") != gemeente_of(src).capitalize():
+        err(f"{where}: gemeente {obj.get('gemeente')!r} does not match source {src!r}")
+    check_answer_in(where, src, obj.get("answer"), obj.get("context"))
+    if "also" in obj:
+        also_ = obj["also"]
+        if not isinstance(also_, list) or not also_:
+            err(f"{where}: 'also' must be a non-empty list")
+            continue
+        a3_also += 1
+        for j, a in enumerate(also_):
+            w = f"{where} also[{j}]"
+            if not isinstance(a, dict) or set(a) != {"source", "answer", "context"}:
+                err(f"{w}: must be an object with keys source, answer, context")
+                continue
+            if (a["source"], a["context"]) == (src, obj.get("context")):
+                err(f"{w}: repeats the main context")
+            check_answer_in(w, a["source"], a["answer"], a["context"])
+n3_ans, n3_unans = sum(a3_kind.values()), sum(u3_kind.values())
+if n3_ans < 70:
+    err(f"answers3.jsonl: {n3_ans} answerable < 70")
+if n3_unans < 20:
+    err(f"answers3.jsonl: {n3_unans} unanswerable < 20")
+
 for i, c in ids.items():
     if c > 1:
         err(f"id {i!r} used {c} times")
@@ -321,6 +397,13 @@ for fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed in heldout_
     print("  per document: primary dev / primary test / any span")
     for s_ in sorted(texts):
         print(f"    {h_primary[(s_, 'dev')]:4d} {h_primary[(s_, 'test')]:4d} {h_doc[s_]:4d}  {s_}")
+
+print(f"answers3.jsonl: {n3_ans} answerable ({a3_also} with 'also'), {n3_unans} unanswerable, all split=test")
+print("  answerable kinds:", ", ".join(f"{k}={a3_kind[k]}" for k in sorted(KINDS3)))
+print("  unanswerable kinds:", ", ".join(f"{k}={u3_kind[k]}" for k in sorted(KINDS3) if u3_kind[k]))
+print("  answerable per document:")
+for s_ in sorted(texts):
+    print(f"    {a3_doc[s_]:4d}  {s_}")
 
 if len(retrieval) < 90:
     err(f"retrieval.jsonl: {len(retrieval)} queries < 90")
