@@ -54,6 +54,46 @@ def test_question_type_names_the_kind_of_fact_asked_for(question: str, kind: str
     assert question_type(question) == kind
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "name"),
+    [
+        # The municipalities that hand the task over are not who carries it out (the README's per-gemeente example).
+        (
+            "De gemeenten Maassluis, Vlaardingen en Schiedam hebben besloten de uitvoering van taken uit de Wet "
+            "Inburgering over te dragen aan Stroomopwaarts.",
+            "wie voert de Wet inburgering uit?",
+            "Stroomopwaarts",
+        ),
+        # The subject after the question's own verb, also when that verb is "heeft".
+        ("Vanaf 2022 voert Stroomopwaarts de nieuwe Wet inburgering uit.", "Wie voert de inburgeringswet uit?", "Stroomopwaarts"),
+        (
+            "Vanuit de Strategische Visie Werk en Inkomen 2022-2025 heeft Stroomopwaarts voor 2023 hoofdambities geformuleerd.",
+            "Wie heeft hoofdambities voor 2023 geformuleerd op het gebied van werk en inkomen?",
+            "Stroomopwaarts",
+        ),
+        # The asked noun leading a name is the question's, not the answer's.
+        (
+            "Voor een belangrijk deel doen we dit samen met de gemeenten Vlaardingen en Schiedam en onze "
+            "MVS-uitvoeringsorganisaties Stroomopwaarts en ROGplus.",
+            "Met welke MVS-uitvoeringsorganisaties werkt Maassluis samen?",
+            "Stroomopwaarts en ROGplus",
+        ),
+        # A capitalised opener and the question's own name are no answer; a compound on the asked noun is.
+        ("Het WonenPlus in Zonneburcht is hiervoor het voorbeeld.", "Welk WonenPlus-project dient als voorbeeld?", "Zonneburcht"),
+        ("Deze extra middelen zijn verwerkt in de meicirculaire 2019.", "In welke circulaire zitten de extra middelen?", "meicirculaire 2019"),
+        # The one who acts, after "bij": not the people it is done for.
+        (
+            "De verantwoordelijkheid voor de begeleiding en ondersteuning van mensen die moeten inburgeren ligt met "
+            "deze wet bij de gemeenten.",
+            "Wie voert de Wet inburgering uit?",
+            "gemeenten",
+        ),
+    ],
+)
+def test_the_name_that_answers_a_wie_or_welke_question_is_marked(sentence: str, question: str, name: str) -> None:
+    assert span_of(sentence, question) == name
+
+
 def test_money_questions_are_told_apart_from_counts() -> None:
     assert asks_money("Wat kost Skaeve Huse per jaar?")
     assert asks_money("Hoeveel extra jeugdhulpmiddelen kreeg Vlaardingen?")  # "middelen" inside a compound

@@ -198,6 +198,31 @@ _AUX = frozenset("is zijn was waren wordt worden werd werden heeft hebben had ha
 _AFTER_PARTICLE = frozenset("aan voor van in bij op met naar uit tot om te".split())
 
 
+def _finite_verb_at(words: list[str]) -> int:
+    """Where the finite verb of a question stands: second, after the question word ("wie
+    voert", "hoeveel voegt"), after "welke" and its noun ("welke organisatie begeleidt"), or
+    after a preposition and its question word ("aan wie geeft")."""
+    if words and words[0] in ("welke", "welk"):
+        return 2
+    if words and words[0] not in ("hoeveel", "hoe") and words[0] in _BEFORE_NOUN and len(words) > 2:
+        return 3 if words[1] in ("welke", "welk") else 2
+    return 1
+
+
+def question_verb(question: str, aux: bool = False) -> str | None:
+    """The question's own finite verb, when it has one of its own ("Wie voert de Wet
+    inburgering uit?" → "voert"); with ``aux`` also an auxiliary ("Wie heeft ... geformuleerd?"
+    → "heeft")."""
+    words = [fold(w) for w in re.findall(r"[\w’'-]+", question)]
+    i = _finite_verb_at(words)
+    verb = words[i] if i < len(words) else ""
+    if aux and verb in _AUX:
+        return verb
+    if not verb.isalpha() or len(verb) < 3 or verb in _AUX or verb in stopwords():
+        return None
+    return verb
+
+
 def separable_verbs(question: str) -> dict[str, str]:
     """The finite verb of a question whose particle stands at the end, joined with it:
     "Hoeveel voegt Vlaardingen in 2021 toe aan de reserves?" → {"voegt": "toevoegt"}, so the
@@ -206,11 +231,7 @@ def separable_verbs(question: str) -> dict[str, str]:
     words = [fold(w) for w in re.findall(r"[\w’'-]+", question)]
     if len(words) < 4:
         return {}
-    i = 1
-    if words[0] in ("welke", "welk"):
-        i = 2
-    elif words[0] not in ("hoeveel", "hoe") and words[0] in _BEFORE_NOUN and len(words) > 2:
-        i = 3 if words[1] in ("welke", "welk") else 2
+    i = _finite_verb_at(words)
     verb = words[i] if i < len(words) else ""
     if not verb.isalpha() or len(verb) < 3 or verb in _AUX or verb in stopwords():
         return {}

@@ -67,6 +67,7 @@ from .spans import (
     fact_span,
     has_unit,
     is_typed,
+    name_order,
     words_near,
 )
 
@@ -650,6 +651,11 @@ def score_sentences(
             holder = next((y for y in win if y.fact_ok and y.span and y.row is None and _after_prep(y, prep)), holder)
         if holder is None:
             holder = c if c.span else next((y for y in win if y.span and y is not c.header), None)
+        if q.kind in ("who", "which") and holder is not None and holder.row is None and holder.fact_ok:
+            # Several names in the window: the one that fits the question best ("In deze verkenning
+            # wordt ook de nieuwbouw Vlootschouwer betrokken" after the sentence that restates it).
+            rivals = [y for y in win if y.fact_ok and y.span and y.row is None and y is not c.header]
+            holder = max(rivals, key=lambda y: (name_order(y.text, y.span, question), y is holder))
         c.fact_at = holder
         fact_ok = holder is not None and holder.fact_ok
         has_span = holder is not None

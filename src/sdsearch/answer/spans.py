@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..analysis import _lexicon, fold, stem, stopwords
-from .question import YEAR, asked_noun, asked_preposition, asks_money, counted_word, stems
+from .question import YEAR, asked_noun, asked_preposition, asks_money, counted_word, question_verb, stems
 
 MONTHS = "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december"
 _WORD_NUMBERS = (
@@ -41,7 +41,7 @@ GROUP = re.compile(
     r"bewoners|dak- en thuislozen|daklozen|partners|partijen|organisaties|aanbieders|instellingen|professionals"
     r"|werkgevers|scholen|huisartsen|wijkteams|corporaties|vrijwilligersorganisaties|burgemeester|wethouders?"
     r"|kinderrechter|rechter|gemeenteraad|gemeenteraden|college|kabinet|minister|rijk|consulenten?|coaches"
-    r"|medewerkers|jeugdbescherming|wijkteam|raad)\b"
+    r"|medewerkers|jeugdbescherming|wijkteam|raad|gemeenten)\b"
     r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+[^\s,.;:]+){1,3})?",
     re.I,
 )
@@ -159,6 +159,8 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
                 inside = [n for n in names if a0 <= n[0] and n[1] <= b0 and sentence[n[0]].isupper()]
                 if len(inside) >= 2:  # from its first name to its last: "TOZO, bedrijfskredieten en de TONK"
                     return [(inside[0][0], inside[-1][1]), *names]
+        if noun and len(noun) >= 5:
+            names = sorted(names + _compound_spans(sentence, noun, question))
         return names or (_list_spans(sentence) if kind == "which" else [])
     if kind in ("definition", "how"):
         m = (DEFINES.search(sentence) or DEFINING.search(sentence)) if kind == "definition" else ACTION.search(sentence)
@@ -176,6 +178,19 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
             return [(i, len(sentence.rstrip(". ")))]
         return []
     return []
+
+
+def _compound_spans(sentence: str, noun: str, question: str) -> list[tuple[int, int]]:
+    """Words whose head is the asked noun, with a year after them: "In welke circulaire ...?" →
+    "meicirculaire 2019"; "Uit welke visie ...?" → "regiovisie". Not the question's own words."""
+    qwords = set(re.findall(r"\w+", fold(question)))
+    out = []
+    for m in re.finditer(r"\b[^\W\d_]+\b", sentence):
+        w = fold(m.group(0))
+        if len(w) > len(noun) + 2 and w.endswith(noun) and w not in qwords:
+            year = re.match(r"\s+(?:19|20)\d{2}\b", sentence[m.end() :])
+            out.append((m.start(), m.end() + (year.end() if year else 0)))
+    return out
 
 
 def _list_spans(sentence: str) -> list[tuple[int, int]]:
@@ -197,24 +212,24 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
 
     out = []
     for m in NAME.finditer(sentence):
-        name = m.group(0)
-        words = re.findall(r"\w+", fold(name))
-        if not words or sum(known(w) for w in words) >= 0.6 * len(words) or re.fullmatch(MONTHS, words[0]):
-            continue  # the question's own name, perhaps with its abbreviation: "Wet verplichte ggz (Wvggz)"
-        if DEMONYM.fullmatch(name):
-            continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
+        start, name = m.start(), m.group(0)
         first = name.split()[0]
-        at_start = not re.search(r"\w", sentence[: m.start()])
+        at_start = not re.search(r"\w", sentence[:start])
         common = lex.get(fold(first), 0.0) >= 3.0 or fold(first) in stopwords()
         if at_start and common and not re.search(r"[A-Z]", first[1:]):
             # A capitalised sentence opener is no name ("Het", "Aanvullend"); "De GGD" keeps "GGD".
             rest = name[len(first) :].lstrip()
-            if not rest:
-                continue
-            start = m.start() + name.index(rest)
-            out.append((start, start + len(rest)))
-            continue
-        out.append((m.start(), m.end()))
+            start, name = start + name.index(rest) if rest else start, rest
+        # Leading words the question holds are its own noun, not the name:
+        # "MVS-uitvoeringsorganisaties Stroomopwaarts en ROGplus" → "Stroomopwaarts en ROGplus".
+        while (lead := re.match(r"\S+\s+", name)) and all(known(w) for w in re.findall(r"\w+", fold(lead.group(0)))):
+            start, name = start + lead.end(), name[lead.end() :]
+        words = [w for w in re.findall(r"\w+", fold(name)) if w not in stopwords()]
+        if not words or sum(known(w) for w in words) >= 0.6 * len(words) or re.fullmatch(MONTHS, words[0]):
+            continue  # the question's own name, perhaps with its abbreviation: "Wet verplichte ggz (Wvggz)"
+        if DEMONYM.fullmatch(name):
+            continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
+        out.append((start, start + len(name)))
     for m in QUOTED.finditer(sentence):  # ‘Handen uit de mouwen’
         qw = re.findall(r"\w+", fold(m.group(1)))
         if qw and sum(known(w) for w in qw) < 0.6 * len(qw):
@@ -225,6 +240,58 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
                 out.append((m.start(), m.end()))
     # A name inside a longer one ("Handen" in "Handen uit de mouwen") is the longer one.
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
+
+
+# Municipalities named as such ("de gemeenten Maassluis, Vlaardingen en Schiedam"): who does
+# something *for* them is rarely the gemeente itself.
+_GEMEENTE_BEFORE = re.compile(r"\bgemeenten?\s+(?:[A-Z][\w-]*(?:\s*,\s*|\s+en\s+))*$")
+_ASKS_PLACE = re.compile(r"\b(?:gemeenten?|regio'?s?|steden|stad|plaats(?:en)?|wijk(?:en)?|waar)\b")
+
+
+def name_fit(sentence: str, span: tuple[int, int], question: str) -> tuple[bool, bool, bool, bool]:
+    """How well a name or group in ``sentence`` fits a "wie"/"welke" question, best first:
+
+    - not a municipality named as one, unless a place is asked ("de gemeenten Maassluis,
+      Vlaardingen en Schiedam" hand a task "aan Stroomopwaarts");
+    - the one who acts: next to the question's own verb ("voert Stroomopwaarts ... uit",
+      "RegioRijder verzorgt", "heeft Stroomopwaarts ... geformuleerd"), or after "door" or "bij"
+      ("ligt ... bij de gemeenten", "overgenomen door de jeugdbescherming"), not "van mensen die
+      moeten inburgeren";
+    - of the asked sort: a group of people for "voor wie" or "welke doelgroep", a name otherwise
+      ("IJmond Werkt!", not "mensen", for "wie begeleidt ...");
+    - not inside the phrase the question repeats ("Wmo" in "verzorgt het Wmo collectief vervoer").
+    """
+    q = fold(question)
+    named = bool(_GEMEENTE_BEFORE.search(sentence[: span[0]])) or bool(
+        re.fullmatch(r"gemeenten?", fold(sentence[span[0] : span[1]])) and re.match(r"\s+[A-Z]", sentence[span[1] :])
+    )
+    gemeente = named and not _ASKS_PLACE.search(q)
+    noun = asked_noun(question)
+    want_group = asked_preposition(question) == "voor" or bool(noun and GROUP.fullmatch(noun))
+    is_group = bool(GROUP.match(sentence[span[0] : span[1]])) and not sentence[span[0]].isupper()
+    verb = question_verb(question)
+    before_words = fold(sentence[: span[0]]).split()
+    near = False
+    if verb:
+        key = stem(verb)[:5]
+        around = before_words[-2:] + fold(sentence[span[1] :]).split()[:2]
+        near = any(w.startswith(key) or stem(w).startswith(key) for w in around)
+    else:  # "Wie heeft ... geformuleerd?" — "heeft Stroomopwaarts ... geformuleerd": the subject after the verb
+        aux = question_verb(question, aux=True)
+        near = aux is not None and before_words[-1:] == [aux]
+    qstems = stems(question)
+    before = [w for w in sentence[: span[0]].split() if fold(w) not in stopwords()][-1:]
+    after = [w for w in sentence[span[1] :].split() if fold(w) not in stopwords()][:1]
+    inside = bool(before and after and qstems & stems(before[0]) and qstems & stems(after[0])) and not near
+    agent = bool(re.search(r"\b(?:door|bij)\s+(?:\w+\s+){0,2}$", fold(sentence[: span[0]])))
+    return (not gemeente, near or agent, is_group == want_group, not inside)
+
+
+def name_order(sentence: str, span: tuple[int, int], question: str) -> tuple:
+    """Sort key of a name or group as the answer to a "wie"/"welke" question (higher is
+    better): not a municipality named as one, then ``typed_rank``, then the rest of ``name_fit``."""
+    fit = name_fit(sentence, span, question)
+    return fit[0], typed_rank(sentence, span, question), fit[1:]
 
 
 def typed_rank(sentence: str, span: tuple[int, int], question: str) -> int:
@@ -238,7 +305,9 @@ def typed_rank(sentence: str, span: tuple[int, int], question: str) -> int:
     noun = asked_noun(question)
     if noun and len(noun) >= 4:
         key = stem(noun)[:10]
-        return 1 if any(key in w for w in before[-3:]) else 0
+        first = fold(sentence[span[0] : span[1]]).split()[:1]
+        compound = bool(first) and len(first[0]) > len(noun) + 2 and first[0].endswith(noun)  # "meicirculaire"
+        return 1 if compound or any(key in w for w in before[-3:]) else 0
     return 0
 
 
@@ -293,18 +362,7 @@ def fact_span(sentence: str, kind: str | None, question: str) -> tuple[int, int]
     if kind in ("who", "which"):
         # "Naar wie ...?": the name after "naar" ("van Haarlem naar de omliggende gemeenten");
         # "Welke onderwijsinstellingen ...?": the name after that noun ("onderwijsinstellingen Albeda en Lentiz").
-        ranks = [typed_rank(sentence, s, question) for s in spans]
-        spans = [s for s, r in zip(spans, ranks, strict=True) if r == max(ranks)]
-        if len(spans) == 1:
-            return spans[0]
-    if kind == "who":
-
-        def inside(s: tuple[int, int]) -> bool:
-            before = [w for w in sentence[: s[0]].split() if fold(w) not in stopwords()][-1:]
-            after = [w for w in sentence[s[1] :].split() if fold(w) not in stopwords()][:1]
-            return bool(before and after and qstems & stems(before[0]) and qstems & stems(after[0]))
-
-        return next((s for s in spans if not inside(s)), spans[0])
+        return max(spans, key=lambda s: (name_order(sentence, s, question), -s[0]))
 
     counted = stems(counted_word(question) or "")
 
