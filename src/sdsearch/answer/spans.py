@@ -235,8 +235,10 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
         if qw and sum(known(w) for w in qw) < 0.6 * len(qw):
             out.append((m.start(1), m.end(1)))
     if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
+        noun = asked_noun(question)
+        other_sort = bool(noun and GROUP.fullmatch(noun))  # "Welke huisartsen ...?": "instellingen" is another sort
         for m in GROUP.finditer(sentence):
-            if not known(fold(m.group(0).split()[0])):
+            if not known(fold(m.group(0).split()[0])) and not other_sort:
                 out.append((m.start(), m.end()))
     # A name inside a longer one ("Handen" in "Handen uit de mouwen") is the longer one.
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
