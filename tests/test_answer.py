@@ -94,6 +94,19 @@ def test_the_name_that_answers_a_wie_or_welke_question_is_marked(sentence: str, 
     assert span_of(sentence, question) == name
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "fact"),
+    [
+        ("We gaan met deze consortia een contract aan voor 3 keer 3 jaar.", "Voor hoe lang gaat Velsen een contract aan?", "3 keer 3 jaar"),
+        ("Zij bieden ondersteuning aan jongeren van 18 tot en met 23 jaar.", "Voor welke leeftijd bieden zij ondersteuning?", "18 tot en met 23 jaar"),
+        ("Het bedrag wordt in drie gelijke termijnen over 3 jaren verrekend.", "Over hoeveel jaar wordt het verrekend?", "3 jaren"),
+        ("Er komen 387 flexwoningen en een school met 10 klaslokalen.", "Hoeveel klaslokalen krijgt de school?", "10"),
+    ],
+)
+def test_a_range_or_a_repeat_of_figures_is_one_fact(sentence: str, question: str, fact: str) -> None:
+    assert span_of(sentence, question) == fact
+
+
 def test_a_group_of_another_sort_does_not_answer_welke_with_a_group_noun() -> None:
     # "Welke huisartsen ...?" wants huisartsen by name; "instellingen" is another sort of party.
     assert span_of("Daarvoor werken we samen met de instellingen.", "Welke huisartsen werken mee?") is None

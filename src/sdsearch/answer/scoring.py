@@ -334,7 +334,7 @@ def fact_agrees(q: QuestionInfo, sentence: str, span: tuple[int, int], retriever
         return False  # "hoe lang" wants "3 jaar", not "4 samenwerkingsverbanden"
     if q.counted is None:
         return True
-    near = words_near(sentence, *span)
+    near = words_near(sentence, *span) + " " + sentence[span[0] : span[1]]  # the span may hold it: "over 3 jaren"
     if has_word(q.counted, Bag.of(retriever, near)):
         return True
     if q.counted.word in _PEOPLE and (DEMONYM.search(near) or set(fold(near).split()) & _PEOPLE):

@@ -107,6 +107,28 @@ def words_near(sentence: str, start: int, end: int, n: int = 4) -> str:
     return " ".join(before + after)
 
 
+# Two figures that make one answer: a range ("18 tot en met 23 jaar") or a repeat ("3 keer 3 jaar").
+_JOIN = re.compile(r"\s*(?:tot en met|t/m|tot|[-–]|à|keer|maal)\s*")
+_UNIT_AFTER = re.compile(r"\s+(?:jaar|jaren|maanden|maand|weken|week|dagen|dag|uur|uren)\b")
+
+
+def _joined(spans: list[tuple[int, int]], sentence: str, unit: str | None) -> list[tuple[int, int]]:
+    """Figures joined by "tot en met", "t/m", "-", "à" or "keer" as one span, with the unit of
+    duration after the last one when a duration is asked ("hoe lang": "3 keer 3 jaar")."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and _JOIN.fullmatch(sentence[out[-1][1] : a]):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    joined = []
+    for a, b in out:
+        m = _UNIT_AFTER.match(sentence, b)
+        ranged = bool(_JOIN.search(sentence[a:b]))
+        joined.append((a, m.end()) if m and (unit == "duration" or ranged) else (a, b))
+    return joined
+
+
 def _amounts(sentence: str, question: str) -> list[re.Match[str]]:
     qnums = {_norm_number(m.group(0)) for m in NUMBER.finditer(question) if _norm_number(m.group(0))}
     qf = fold(question)
@@ -131,7 +153,7 @@ def _amounts(sentence: str, question: str) -> list[re.Match[str]]:
 def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int, int]]:
     """Every span in ``sentence`` holding the kind of fact asked for, in text order."""
     if kind == "amount":
-        spans = [(m.start(), m.end()) for m in _amounts(sentence, question)]
+        spans = _joined([(m.start(), m.end()) for m in _amounts(sentence, question)], sentence, asked_unit(question))
         if asks_money(question):
             euros = [s for s in spans if "€" in sentence[s[0] : s[1]]]
             spans = euros or [s for s in spans if re.search(r"\d", sentence[s[0] : s[1]])]
@@ -342,6 +364,9 @@ def has_unit(sentence: str, span: tuple[int, int], unit: str) -> bool:
     said = sentence[span[0] : span[1]]
     if unit == "percentage" and re.search(r"%|procent", said, re.I):
         return True
+    last = re.search(r"\d(?!.*\d)|\b(?:" + _WORD_NUMBERS + r")\b(?!.*\b(?:" + _WORD_NUMBERS + r")\b)", said, re.I)
+    if last and _UNITS[unit].match(said[last.end() :]):
+        return True  # the unit is part of the span: "3 keer 3 jaar"
     return bool(_UNITS[unit].match(sentence[span[1] :]))
 
 
