@@ -151,8 +151,12 @@ def _sample(x: np.ndarray, count: int) -> np.ndarray:
     if len(x) <= count:
         return np.ascontiguousarray(x, dtype=np.float32)
     rng = np.random.default_rng(SEED)
-    sample = np.ascontiguousarray(x[np.sort(rng.choice(len(x), count, replace=False))], dtype=np.float32)
-    release(x)
+    rows = np.sort(rng.choice(len(x), count, replace=False))
+    sample = np.empty((count, x.shape[1]), dtype=np.float32)
+    for a in range(0, count, 8192):  # in blocks, each released: the kernel maps pages around each row read
+        r = rows[a : a + 8192]
+        sample[a : a + len(r)] = x[r]
+        release(x, int(r[0]), int(r[-1]) + 1)
     return sample
 
 
@@ -430,6 +434,7 @@ def calibrate(index: Any, x: np.ndarray, info: dict[str, Any], queries: np.ndarr
 
     def measure(w: int) -> float:
         _, ids = search(index, {**info, key: w}, x, q, k)
+        release(x)  # the re-scored rows (and the pages the kernel mapped around them)
         return recall_at(ids, truth)
 
     recall, below = measure(width), 0
