@@ -29,11 +29,16 @@ Synthetic data, built from the real corpus so both retrievers see realistic stat
 
 Each size runs in two fresh processes, so memory is measured in a clean one:
 
-* *build*: synthesise, then the build's own steps: ``build.assemble`` (``build.vector_index``
-  and ``build.sparse_index``, timed) and ``store.write_index`` under the ``BuildLock``.
-  ``assemble`` gets an analyzer that analyses each distinct sentence once (the real
-  ``Analyzer``, cached per sentence) and vectors that live in a memory-mapped ``.npy`` in
-  the work folder, as a 10M build would stream them. Peak RSS is the process's VmHWM;
+* *build*: the build's own steps, streamed as ``build_index`` streams them, under the
+  ``BuildLock``: the synthetic passages are made one at a time and written by
+  ``build.write_passages`` into the new generation's ``passages.jsonl`` (hashes held for
+  the collapse of identical passages; ``collapse=False`` keeps the synthetic repeats as
+  rows, as in earlier runs), the vectors into its memory-mapped ``vectors.npy``
+  (``store.vector_file``, written rows released from the RSS as the embed step does), then
+  ``build.assemble`` with the folder (``build.vector_index`` and ``build.sparse_index``
+  timed; FAISS written and freed before BM25) and ``store.write_index``. ``assemble`` gets
+  an analyzer that analyses each distinct sentence once (the real ``Analyzer``, cached per
+  sentence). Peak RSS is the process's VmHWM;
   VmHWM is reset before each timed step (``reset_peak``), so ``step_mem`` in the JSON gives
   each step's RSS before it and its own peak (the build peak is the largest of the windows).
 * *query*: ``store.open_index`` (timed alone: "open"), ``Retriever``, the first query
@@ -131,6 +136,8 @@ def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1, out: np.ndarray
     """Normalised noisy means of the passages' sentence vectors (see the module docstring)."""
     import scipy.sparse as sp
 
+    from sdsearch.vectors import release
+
     n = len(ids)
     valid = ids >= 0
     m = valid.sum(1)
@@ -150,6 +157,7 @@ def synth_vectors(ids: np.ndarray, s: np.ndarray, seed: int = 1, out: np.ndarray
         noise = rng.standard_normal((len(mean), len(s)), dtype=np.float32) @ basis
         v = mean + norm * np.sqrt(1 / NOISE_COS**2 - 1) * noise
         out[a : a + step] = v / np.linalg.norm(v, axis=1, keepdims=True)
+        release(out, a, a + step)  # as the build's embed step: written rows leave the RSS
     return out
 
 
@@ -219,18 +227,17 @@ class EncoderInfo:
         self.query_prefix, self.passage_prefix = enc.query_prefix, enc.passage_prefix
 
 
-def synth_passages(ids: np.ndarray, sents: list[str], sent_doc: list[int], docs: list) -> list:
-    """One ``Passage`` per row of sentence numbers; its document is its first sentence's."""
+def synth_passages(ids: np.ndarray, sents: list[str], sent_doc: list[int], docs: list):  # noqa: ANN201
+    """One ``Passage`` per row of sentence numbers, made one at a time (a generator, as a
+    build's chunker yields them); its document is its first sentence's."""
     from sdsearch.types import Passage
 
     first = ids[:, 0]
-    passages = []
     for i in range(len(ids)):
         row = ids[i]
         d = docs[sent_doc[first[i]]]
         text = " ".join(sents[j] for j in row[row >= 0])
-        passages.append(Passage(f"syn-{i:08d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type))
-    return passages
+        yield Passage(f"syn-{i:08d}", d.doc_id, d.source, text, 0, len(text), d.title, d.gemeente, d.year, d.doc_type)
 
 
 def phase_bm25(n: int, builder: str, folder: Path) -> dict:
@@ -243,7 +250,7 @@ def phase_bm25(n: int, builder: str, folder: Path) -> dict:
 
     t0 = time.perf_counter()
     sents, sent_doc, report = corpus_sentences()
-    passages = synth_passages(compose(n, len(sents)), sents, sent_doc, report.documents)
+    passages = list(synth_passages(compose(n, len(sents)), sents, sent_doc, report.documents))
     analyzer, s = SentenceAnalyzer(), Settings()
     analyzer.terms(" ".join(sents))  # fill the sentence cache before the window
     t_synth = time.perf_counter() - t0
@@ -269,30 +276,39 @@ def phase_bm25(n: int, builder: str, folder: Path) -> dict:
 
 
 def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None) -> dict:
+    """The build's own steps on synthetic data, streamed as ``build_index`` streams: the
+    passages go through ``build.write_passages`` into the new generation's
+    ``passages.jsonl`` as they are made, the vectors into its memory-mapped ``vectors.npy``
+    (``store.vector_file``), then ``build.assemble`` with ``tmp`` (FAISS written and freed
+    before BM25) and ``store.write_index``, all under the ``BuildLock``."""
     from sdsearch import build
     from sdsearch import vectors as V
 
     if hnsw_limit is not None:
         V.HNSW_LIMIT = hnsw_limit
     from sdsearch.config import Settings
-    from sdsearch.store import BuildLock, write_index
+    from sdsearch.store import BuildLock, new_generation, vector_file, write_index
 
     t0 = time.perf_counter()
     enc = EncoderInfo()
+    s = Settings()
     sents, sent_doc, report = corpus_sentences()
     docs = report.documents
     svecs = sentence_vectors(sents, cache)
     ids = compose(n, len(sents))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    vec_path = folder.parent / f"vectors-{n}.npy"
-    vectors = np.lib.format.open_memmap(vec_path, mode="w+", dtype=np.float32, shape=(n, svecs.shape[1]))
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = BuildLock(folder)
+    lock.__enter__()
+    tmp = new_generation(folder)
+    # collapse=False: the synthetic passages repeat by construction (a run of 4-8 corpus
+    # sentences with none replaced); the rows stay as in earlier runs, the hashes are held.
+    written = build.write_passages(synth_passages(ids, sents, sent_doc, docs), tmp, docs, enc, s, collapse=False)
+    t_passages = time.perf_counter() - t0
+    mem_passages = mem_mb()
+    vectors = vector_file(tmp, n, svecs.shape[1])
     synth_vectors(ids, svecs, out=vectors)
-    vectors.flush()
-    vectors = np.load(vec_path, mmap_mode="r")
-    passages = synth_passages(ids, sents, sent_doc, docs)
     del ids
-    keys = [b"%032x" % i for i in range(n)]
-    plan = build.EmbedPlan(texts=[], keys=keys, vectors=vectors, todo=[], old_docs={})
+    plan = build.EmbedPlan(texts=build.EmbedTexts(written, s.embed_headings), keys=written.keys, vectors=vectors, todo=[], old_docs={})
     t_synth = time.perf_counter() - t0
     mem_synth = mem_mb()
 
@@ -312,32 +328,42 @@ def phase_build(n: int, folder: Path, cache: Path, hnsw_limit: int | None = None
                 timings[name] = time.perf_counter() - t
                 m = mem_mb()
                 peaks[name] = max(hwm[0], m["VmHWM"])
-                steps[name] = {"rss_before": before, "peak": m["VmHWM"], "rss_after": m["VmRSS"]}
+                steps[name] = {"rss_before": before, "peak": m["VmHWM"], "rss_after": m["VmRSS"], "anon_after": m["RssAnon"]}
 
         return run
 
     build.vector_index = timed("vectors", build.vector_index)
     build.sparse_index = timed("bm25", build.sparse_index)
-    data = build.assemble([ROOT / "corpus"], report, passages, plan, enc, Settings(), analyzer=SentenceAnalyzer())
-    data.manifest["counts"]["embedded"] = n  # synthetic vectors stand in for embedded ones
     t = time.perf_counter()
-    with BuildLock(folder):
-        gen = write_index(folder, data)
+    data = build.assemble([ROOT / "corpus"], report, written, plan, enc, s, analyzer=SentenceAnalyzer(), tmp=tmp)
+    t_assemble = time.perf_counter() - t
+    data.manifest["counts"]["embedded"] = n  # synthetic vectors stand in for embedded ones
+    data.manifest["counts"]["reused"] = 0
+    hwm[0] = max(hwm[0], reset_peak())
+    t = time.perf_counter()
+    try:
+        gen = write_index(folder, data, tmp)
+    finally:
+        lock.__exit__(None, None, None)
     t_write = time.perf_counter() - t
     sizes = {p.relative_to(gen).as_posix(): p.stat().st_size for p in gen.rglob("*") if p.is_file()}
-    vec_path.unlink()
     return {
         "n": n,
+        "passages_s": t_passages,
+        "distinct": written.distinct,
         "synth_s": t_synth,
         "vector_s": timings.get("vectors", 0.0),
         "bm25_s": timings.get("bm25", 0.0),
+        "rest_s": t_assemble - timings.get("vectors", 0.0) - timings.get("bm25", 0.0),  # FAISS and BM25 files, abbreviations
         "write_s": t_write,
         "factory": data.faiss_factory,
         "faiss": data.manifest["faiss"],
         "sizes": sizes,
+        "mem_after_passages": mem_passages,
         "mem_after_synth": mem_synth,
         "peak_after": peaks,
         "step_mem": steps,  # per timed step: RSS before, its own VmHWM (reset before it), RSS after
+        "write_peak_mb": mem_mb()["VmHWM"],
         "build_peak_mb": max(hwm[0], mem_mb()["VmHWM"]),
         "load": os.getloadavg()[0],
         "cpu_s": time.process_time(),

@@ -273,14 +273,14 @@ def test_build_writes_vectors_into_the_new_generation_with_the_same_bytes(
     from sdsearch import build
 
     seen = []
-    real_plan = build.plan_embedding
+    real_plan = build.plan_written
 
     def plan(*a, **kw):  # noqa: ANN002, ANN003, ANN202
         p = real_plan(*a, **kw)
         seen.append(p.vectors)
         return p
 
-    monkeypatch.setattr(build, "plan_embedding", plan)
+    monkeypatch.setattr(build, "plan_written", plan)
     (small_corpus / "nieuw.txt").write_text("Pleegzorg\nPleegzorg is een noodzakelijke schakel.\n", encoding="utf-8")
     build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
     gen = current_generation(small_index)

@@ -7,6 +7,12 @@ benchmarks and the distributed build (``distributed.py``, Ray) run the same code
 only in where ``read`` and ``embed`` execute. ``build_index`` takes the index lock first, so
 a second build is refused before any work; the new generation becomes live only when it is
 complete (``store.write_index``), so a failed or killed build leaves the previous index usable.
+
+The build streams into the new generation's folder (``store.new_generation``): each passage
+is written to ``passages.jsonl`` as it is chunked (``write_passages``; the build keeps ints
+and hashes per passage, no ``Passage`` objects), the vectors go into a memory-mapped
+``vectors.npy``, the FAISS index is written and freed before BM25 is built, and BM25 reads
+the passages back from the file. At 10M passages the objects alone would take ~11 GB.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +31,8 @@ import numpy as np
 
 from .abbrev import mine as mine_abbreviations
 from .analysis import Analyzer
-from .chunk import ChunkSettings, chunk, context_prefix
+from .analysis import squash
+from .chunk import ChunkSettings, chunk, chunk_document, context_prefix
 from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, StoreError
 from .ingest import READERS, IngestReport, ingest
@@ -33,6 +41,8 @@ from .sparse import SparseIndex
 from .store import (
     BuildLock,
     IndexData,
+    PassageTable,
+    PassageWriter,
     current_generation,
     new_generation,
     open_index,
@@ -41,7 +51,8 @@ from .store import (
     vector_file,
     write_index,
 )
-from .types import Document, Passage
+from .types import Document, Location, Passage
+from .vectors import release
 
 log = logging.getLogger(__name__)
 
@@ -133,14 +144,120 @@ def chunk_documents(docs: Sequence[Document], s: Settings) -> list[Passage]:
     return chunk(list(docs), chunk_settings(s))
 
 
+def chunk_stream(docs: Sequence[Document], s: Settings) -> Iterator[Passage]:
+    """Every document's passages in order, before identical ones are collapsed
+    (``write_passages`` does that as it writes; ``chunk.chunk`` is the same in one list)."""
+    cfg = chunk_settings(s)
+    for d in docs:
+        yield from chunk_document(d, cfg)
+
+
+def dedupe_key(text: str) -> bytes:
+    """What identifies a passage's text for ``chunk.dedupe`` (its squashed text), as 16 bytes."""
+    return hashlib.blake2b(squash(text).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass
+class WrittenPassages:
+    """The passages of a build once ``write_passages`` has written them: what the build
+    keeps per passage is a document number and an embed key (ints and bytes in arrays), and
+    ``table`` reads the passages back from the new generation's ``passages.jsonl``."""
+
+    table: PassageTable
+    doc: np.ndarray  # (n,) int32: document number of each passage's first location
+    extra: np.ndarray  # (m, 2) int32: (row, document number) of the other locations (``also_at``)
+    keys: np.ndarray  # (n,) S32: embed key of each passage (``embed_key``)
+    distinct: int = 0  # distinct texts seen (= n when identical passages are collapsed)
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def __iter__(self) -> Iterator[Passage]:
+        return iter(self.table)
+
+    def __getitem__(self, i: int) -> Passage:
+        return self.table.read(i)
+
+
+def write_passages(
+    passages: Iterable[Passage], tmp: Path, docs: Sequence[Document], enc: Encoder, s: Settings, collapse: bool = True
+) -> WrittenPassages:
+    """Collapse identical passages (``chunk.dedupe``: the first occurrence is kept and cites the
+    others in ``also_at``) and write them to ``passages.jsonl`` in ``tmp`` as they come.
+
+    Held per passage until the end: a 16-byte hash of its text with its row (to find later
+    duplicates), its document number and its embed key; the places of duplicates (few) are
+    put into their lines when the file is closed (``store.PassageWriter``). The file is byte
+    for byte what ``store.write_index`` writes of ``chunk.chunk``'s list.
+
+    ``collapse=False`` writes identical passages as rows of their own (bench/scale.py: its
+    synthetic passages repeat by construction); their hashes are still computed and held.
+    """
+    doc_no = {d.source: i for i, d in enumerate(docs)}
+    writer = PassageWriter(tmp)
+    first: dict[bytes, int] = {}
+    own_extra: dict[int, tuple[Location, ...]] = {}  # a passage that came with also_at (not from chunk_document)
+    doc = array("i")
+    keys = bytearray()
+    model, prefix, headings = enc.model_id, enc.passage_prefix, s.embed_headings
+    try:
+        for p in passages:
+            h = dedupe_key(p.text)
+            row = first.get(h)
+            if row is not None and collapse:
+                writer.add_location(row, p.location)
+                continue
+            if row is None:
+                row = first[h] = writer.add(p)
+            else:
+                row = writer.add(p)
+            doc.append(doc_no[p.source])
+            keys += embed_key(model, prefix, embed_text(p, headings))
+            if p.also_at:
+                own_extra[row] = p.also_at
+        distinct = len(first)
+        del first
+        n = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    pairs = [
+        (row, doc_no[loc.source])
+        for row in sorted(own_extra.keys() | writer.locations.keys())
+        for loc in (*own_extra.get(row, ()), *writer.locations.get(row, ()))
+        if loc.source in doc_no
+    ]
+    return WrittenPassages(
+        table=PassageTable(tmp),
+        doc=np.frombuffer(doc, dtype=np.int32).copy() if n else np.zeros(0, dtype=np.int32),
+        extra=np.array(pairs, dtype=np.int32).reshape(-1, 2),
+        keys=np.frombuffer(bytes(keys), dtype="S32") if n else np.zeros(0, dtype="S32"),
+        distinct=distinct,
+    )
+
+
+class EmbedTexts:
+    """The text the encoder sees for each row of written passages (``embed_text``), read
+    from the file when asked: the build never holds all of them."""
+
+    def __init__(self, passages: WrittenPassages, with_headings: bool):
+        self._passages, self._headings = passages, with_headings
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __getitem__(self, i: int) -> str:
+        return embed_text(self._passages[i], self._headings)
+
+
 @dataclass
 class EmbedPlan:
     """Which passages need the encoder and which re-use a vector of the live index."""
 
-    texts: list[str]
-    keys: list[bytes]
+    texts: Sequence[str]  # a list, or ``EmbedTexts`` (read from the written passages)
+    keys: Sequence[bytes]  # a list, or an S32 array
     vectors: np.ndarray  # (n, dim); re-used rows already filled
-    todo: list[int]  # rows still to embed
+    todo: Sequence[int]  # rows still to embed, ascending
     old_docs: dict[str, str]  # source -> content hash of the live index, for the report
 
 
@@ -151,25 +268,46 @@ def vector_revision(enc: Encoder) -> str:
 
 
 def previous_vectors(index_dir: Path, model_id: str, dim: int,
-                     revision: str = "") -> tuple[dict[bytes, int], np.ndarray | None, dict[str, str]]:
-    """Vectors of the live index keyed by embed key, for re-use; empty when incompatible or damaged."""
+                     revision: str = "") -> tuple[np.ndarray, np.ndarray | None, dict[str, str]]:
+    """Embed keys (S32) and vectors of the live index, row for row, for re-use; empty when
+    incompatible or damaged."""
     try:
         open_index(index_dir, verify=True).close()  # re-use only from an index that passes every checksum
         gen = current_generation(index_dir)
         if gen is None:
-            return {}, None, {}
+            return _NO_KEYS, None, {}
         manifest = read_manifest(gen)
         old_docs = {d["source"]: d.get("content_hash", "") for d in manifest.get("documents", [])}
         model = manifest.get("model", {})
         if model.get("id") != model_id or model.get("dim") != dim or model.get("vectors", "") != revision:
-            return {}, None, old_docs
+            return _NO_KEYS, None, old_docs
         keys = np.load(gen / "meta.npz", allow_pickle=False)["embed_keys"]
         vecs = np.load(gen / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        if len(keys) != len(vecs):
-            return {}, None, old_docs
-        return {bytes(k): i for i, k in enumerate(keys)}, vecs, old_docs
+        if len(keys) != len(vecs) or keys.dtype.kind != "S":
+            return _NO_KEYS, None, old_docs
+        return keys, vecs, old_docs
     except (StoreError, OSError, KeyError, ValueError):
-        return {}, None, {}
+        return _NO_KEYS, None, {}
+
+
+_NO_KEYS = np.zeros(0, dtype="S32")
+
+
+def reuse_rows(keys: Sequence[bytes] | np.ndarray, old_keys: np.ndarray) -> np.ndarray:
+    """For each key, the row of ``old_keys`` holding the same key (the last such row), or -1.
+
+    Sorted arrays and a binary search: no dict of every old key (~1 GB of objects at 10M)."""
+    new = np.asarray(keys, dtype="S32") if len(keys) else np.zeros(0, dtype="S32")
+    out = np.full(len(new), -1, dtype=np.int64)
+    if not len(old_keys) or not len(new):
+        return out
+    old = np.asarray(old_keys, dtype="S32")
+    order = np.argsort(old, kind="stable")  # equal keys keep their row order: the last is the rightmost
+    ordered = old[order]
+    pos = np.searchsorted(ordered, new, side="right") - 1
+    hit = (pos >= 0) & (ordered[np.maximum(pos, 0)] == new)
+    out[hit] = order[pos[hit]]
+    return out
 
 
 def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s: Settings, tmp: Path | None = None) -> EmbedPlan:
@@ -179,29 +317,44 @@ def plan_embedding(passages: Sequence[Passage], enc: Encoder, index_dir: Path, s
     its memory-mapped ``vectors.npy`` (10M × 384 float32 = 15 GB stays on disk, not in
     memory); without, in one array in memory.
     """
-    old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim, vector_revision(enc))
     texts = [embed_text(p, s.embed_headings) for p in passages]
     keys = [embed_key(enc.model_id, enc.passage_prefix, t) for t in texts]
-    if tmp is None:
-        vectors = np.zeros((len(passages), enc.dim), dtype=np.float32)
-    else:
-        vectors = vector_file(tmp, len(passages), enc.dim)
-    todo = []
-    for i, key in enumerate(keys):
-        j = old_keys.get(key)
-        if j is not None and old_vecs is not None:
-            vectors[i] = old_vecs[j]
-        else:
-            todo.append(i)
-    return EmbedPlan(texts, keys, vectors, todo, old_docs)
+    plan = _plan(len(passages), keys, enc, index_dir, tmp)
+    plan.texts, plan.todo = texts, plan.todo.tolist()
+    return plan
+
+
+def plan_written(passages: WrittenPassages, enc: Encoder, index_dir: Path, s: Settings, tmp: Path) -> EmbedPlan:
+    """``plan_embedding`` for passages ``write_passages`` wrote into ``tmp``: their keys are
+    known, their texts are read from the file when the encoder needs them."""
+    plan = _plan(len(passages), passages.keys, enc, index_dir, tmp)
+    plan.texts = EmbedTexts(passages, s.embed_headings)
+    return plan
+
+
+REUSE_BLOCK = 65_536
+
+
+def _plan(n: int, keys: Sequence[bytes] | np.ndarray, enc: Encoder, index_dir: Path, tmp: Path | None) -> EmbedPlan:
+    old_keys, old_vecs, old_docs = previous_vectors(index_dir, enc.model_id, enc.dim, vector_revision(enc))
+    vectors = np.zeros((n, enc.dim), dtype=np.float32) if tmp is None else vector_file(tmp, n, enc.dim)
+    src = reuse_rows(keys, old_keys) if old_vecs is not None else np.full(n, -1, dtype=np.int64)
+    found = np.flatnonzero(src >= 0)
+    for a in range(0, len(found), REUSE_BLOCK):  # blocks: gathers from a mapped file, bounded memory
+        rows = found[a : a + REUSE_BLOCK]
+        vectors[rows] = old_vecs[src[rows]]
+        release(vectors, int(rows[0]), int(rows[-1]) + 1)
+        release(old_vecs, int(src[rows].min()), int(src[rows].max()) + 1)
+    return EmbedPlan([], keys, vectors, np.flatnonzero(src < 0), old_docs)
 
 
 def embed(plan: EmbedPlan, enc: Encoder, progress: Progress | None = None) -> None:
     """Fill the rows of ``plan.vectors`` that need the encoder, in batches."""
     todo = plan.todo
     for start in range(0, len(todo), EMBED_BATCH):
-        ids = todo[start : start + EMBED_BATCH]
+        ids = list(todo[start : start + EMBED_BATCH])
         plan.vectors[ids] = enc.encode_passages([plan.texts[i] for i in ids], batch_size=EMBED_BATCH)
+        release(plan.vectors, int(ids[0]), int(ids[-1]) + 1)  # written: out of the build's RSS
         if progress:
             progress(min(start + EMBED_BATCH, len(todo)), len(todo))
 
@@ -213,10 +366,30 @@ def vector_index(vectors: np.ndarray) -> tuple[Any, str, dict[str, Any]]:
     return build_vector_index(vectors)
 
 
-def sparse_index(passages: Sequence[Passage], s: Settings, analyzer: Analyzer | None = None) -> SparseIndex:
-    """BM25 over the Dutch analyzer's terms of metadata, section path and text."""
+def sparse_index(passages: Iterable[Passage], s: Settings, analyzer: Analyzer | None = None) -> SparseIndex:
+    """BM25 over the Dutch analyzer's terms of metadata, section path and text (the passages
+    are read once, in order: a list, or the written passages read back from their file)."""
     analyzer = analyzer or Analyzer()
     return SparseIndex.build((analyzer.terms(bm25_text(p)) for p in passages), k1=s.bm25_k1, b=s.bm25_b)
+
+
+class PassageTexts:
+    """``p.text`` of each passage, for ``abbrev.mine`` (a sequence: it samples with a step),
+    read from the written passages when asked."""
+
+    def __init__(self, passages: Sequence[Passage] | WrittenPassages):
+        self._passages = passages
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __iter__(self) -> Iterator[str]:
+        return (p.text for p in self._passages)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._passages[j].text for j in range(len(self))[i]]
+        return self._passages[i].text
 
 
 def doc_entry(d: Document, n_passages: int) -> dict[str, Any]:
@@ -241,25 +414,44 @@ def doc_entry(d: Document, n_passages: int) -> dict[str, Any]:
 def assemble(
     roots: Sequence[Path],
     report: IngestReport,
-    passages: list[Passage],
+    passages: Sequence[Passage] | WrittenPassages,
     plan: EmbedPlan,
     enc: Encoder,
     s: Settings,
     analyzer: Analyzer | None = None,
     fingerprint: str = "",
+    tmp: Path | None = None,
 ) -> IndexData:
-    """Vector index, sparse index and manifest around the embedded passages: what ``write_index`` writes."""
+    """Vector index, sparse index and manifest around the embedded passages: what ``write_index`` writes.
+
+    ``passages``: a list, or what ``write_passages`` wrote into ``tmp``. With ``tmp`` (the new
+    generation's folder) the FAISS index is written there and freed before BM25 is built, and
+    BM25 is saved there as soon as it is built, so the two never take memory at once.
+    """
     analyzer = analyzer or Analyzer()
     docs = report.documents
     faiss_index, factory, faiss_info = vector_index(plan.vectors)
+    if tmp is not None:
+        import faiss
+
+        faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+        faiss_index = None  # freed: the index is on disk, BM25 gets its memory
     sparse = sparse_index(passages, s, analyzer)
-    abbreviations = mine_abbreviations([p.text for p in passages])
+    bm25_settings = sparse.settings()
+    if tmp is not None:
+        sparse.save(tmp / "bm25")
+        sparse = None
+    abbreviations = mine_abbreviations(PassageTexts(passages))
     doc_no = {d.source: i for i, d in enumerate(docs)}
-    passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
-    extra = np.array(
-        [(i, doc_no[loc.source]) for i, p in enumerate(passages) for loc in p.also_at if loc.source in doc_no],
-        dtype=np.int32,
-    ).reshape(-1, 2)
+    if isinstance(passages, WrittenPassages):
+        passage_doc, extra = passages.doc, passages.extra
+    else:
+        passage_doc = np.array([doc_no[p.source] for p in passages], dtype=np.int32)
+        extra = np.array(
+            [(i, doc_no[loc.source]) for i, p in enumerate(passages) for loc in p.also_at if loc.source in doc_no],
+            dtype=np.int32,
+        ).reshape(-1, 2)
+    per_doc = np.bincount(passage_doc, minlength=len(docs)) if len(passage_doc) else np.zeros(len(docs), dtype=np.int64)
     manifest = {
         "model": {
             "id": enc.model_id,
@@ -272,7 +464,7 @@ def assemble(
         "embed": {"headings": s.embed_headings},
         "chunker": chunk_settings(s).as_dict(),
         "analyzer": analyzer.settings(),
-        "bm25": sparse.settings(),
+        "bm25": bm25_settings,
         "faiss": faiss_info,
         "abbreviations": {"defined": len(abbreviations.long_forms), "initials": len(abbreviations.initials)},
         "corpus": {
@@ -281,23 +473,23 @@ def assemble(
             "skipped": [{"source": src, "reason": why} for src, why in report.skipped],
         },
         "counts": {"documents": len(docs), "embedded": len(plan.todo), "reused": len(passages) - len(plan.todo)},
-        "documents": [doc_entry(d, int((passage_doc == i).sum())) for i, d in enumerate(docs)],
+        "documents": [doc_entry(d, int(per_doc[i])) for i, d in enumerate(docs)],
     }
     return IndexData(
-        passages=passages,
+        passages=passages.table if isinstance(passages, WrittenPassages) else passages,
         vectors=plan.vectors,
         faiss_index=faiss_index,
         faiss_factory=factory,
         sparse=sparse,
         passage_doc=passage_doc,
         extra_doc_pairs=extra,
-        embed_keys=np.array(plan.keys, dtype="S32"),
+        embed_keys=np.asarray(plan.keys, dtype="S32") if len(plan.keys) else np.zeros(0, dtype="S32"),
         manifest=manifest,
         abbreviations=abbreviations.to_json(),
     )
 
 
-def summarize(index_dir: Path, report: IngestReport, passages: list[Passage], plan: EmbedPlan, t0: float, embed_seconds: float) -> BuildReport:
+def summarize(index_dir: Path, report: IngestReport, passages: Sized, plan: EmbedPlan, t0: float, embed_seconds: float) -> BuildReport:
     """What changed against the previous index, for people."""
     new_docs = {d.source: d.content_hash for d in report.documents}
     old_docs = plan.old_docs
@@ -345,15 +537,15 @@ def build_index(
             fingerprint = corpus_fingerprint(roots)
         except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
             fingerprint = ""
-        passages = chunk_documents(report.documents, s)
         enc = encoder or load_encoder(s.model, s.runtime, threads=s.threads, variant=s.e5_variant)
-        tmp = new_generation(index_dir)  # the vectors are written into the new generation as they come
+        tmp = new_generation(index_dir)  # passages, vectors, FAISS and BM25 are written into it as they come
         try:
-            plan = plan_embedding(passages, enc, index_dir, s, tmp)
+            passages = write_passages(chunk_stream(report.documents, s), tmp, report.documents, enc, s)
+            plan = plan_written(passages, enc, index_dir, s, tmp)
             t_embed = time.perf_counter()
             embed(plan, enc, progress)
             embed_seconds = time.perf_counter() - t_embed
-            data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint)
+            data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -12,9 +12,10 @@ What runs where:
 
 * driver (this process): the index lock, discovery of the files (``ingest.discover``) and
   their ``corpus.toml``, the cross-document collapse of identical passages
-  (``chunk.dedupe``), the embedding plan (``build.plan_embedding``: vectors of unchanged
-  text are copied from the live index), the vector index, BM25 and manifest
-  (``build.assemble``) and the atomic swap (``store.write_index``);
+  (``build.write_passages``, which writes them into the new generation as it goes), the
+  embedding plan (``build.plan_written``: vectors of unchanged text are copied from the live
+  index), the vector index, BM25 and manifest (``build.assemble``) and the atomic swap
+  (``store.write_index``);
 * Ray tasks (Ray Data ``map``): reading one file (``ingest.ingest`` of that file, so skip
   reasons and notes are the local build's) and chunking its document
   (``chunk.chunk_document``);
@@ -23,8 +24,9 @@ What runs where:
   build passes to one ``encode_passages`` call (``build.EMBED_BATCH``, in plan order), so
   the vectors are those of a local build.
 
-``chunk.chunk`` is ``dedupe`` over ``chunk_document`` of each document in order, so the
-passages, their ids and ``also_at`` are the local build's. An actor that dies is restarted
+The local build collapses the passages of ``chunk_document`` of each document in order
+(``build.write_passages``); the Ray build hands it the same passages in the same order, so
+the passages, their ids and ``also_at`` are the local build's. An actor that dies is restarted
 and its batch retried (``retries`` times); past that, or for any other failure on the
 cluster, the build stops with one ``BuildError`` line and the previous index stays live,
 because nothing is written before every vector is in.
@@ -58,8 +60,9 @@ from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, SdsearchError
 from .ingest import IngestReport, discover, display_name, ingest, load_manifest
 from .models import Encoder, load_encoder
-from .store import BuildLock, remove_leftovers, write_index
+from .store import BuildLock, new_generation, remove_leftovers, write_index
 from .types import Passage
+from .vectors import release
 
 log = logging.getLogger(__name__)
 
@@ -226,10 +229,14 @@ def _read_and_chunk(row: dict[str, Any], max_file_mb: float | None, extract_cach
     return {"i": row["i"], "payload": pickle.dumps(("ok", rep, passages), protocol=pickle.HIGHEST_PROTOCOL)}
 
 
-def read_and_chunk(ray: Any, roots: Sequence[Path], s: Settings, retries: int = RETRIES) -> tuple[IngestReport, list[Passage]]:
+def read_and_chunk(
+    ray: Any, roots: Sequence[Path], s: Settings, retries: int = RETRIES, collapse: bool = True
+) -> tuple[IngestReport, list[Passage]]:
     """``build.read`` + ``build.chunk_documents`` with each file read and chunked in a Ray task.
 
     Same documents in the same order, same skip reasons and notes, same passages.
+    ``collapse=False``: identical passages not yet collapsed (``build.chunk_stream``'s list,
+    for ``build.write_passages``).
     """
     skipped: list[tuple[str, str]] = []
     try:
@@ -284,7 +291,7 @@ def read_and_chunk(ray: Any, roots: Sequence[Path], s: Settings, retries: int = 
         chunks += passages
     report = IngestReport(docs, skipped, notes)
     _build.check_readable(report, roots)  # nothing readable: the local build's one line, naming why
-    return report, dedupe(chunks)
+    return report, dedupe(chunks) if collapse else chunks
 
 
 # --- embedding: Ray actors that hold the encoder ---------------------------------------------
@@ -336,12 +343,12 @@ def embed_on_ray(
     progress: Progress | None = None,
 ) -> None:
     """``build.embed`` on a pool of ``actors`` Ray actors: fills the rows ``plan.todo`` of ``plan.vectors``."""
-    todo = plan.todo
-    if not todo:
+    todo = np.asarray(plan.todo, dtype=np.int64)
+    if not len(todo):
         return
     size = _build.EMBED_BATCH
     rows = [
-        {"rows": todo[i : i + size], "texts": [plan.texts[j] for j in todo[i : i + size]]}
+        {"rows": todo[i : i + size].tolist(), "texts": [plan.texts[j] for j in todo[i : i + size].tolist()]}
         for i in range(0, len(todo), size)
     ]
     blocks = max(1, min(len(rows), 4 * actors))
@@ -365,6 +372,8 @@ def embed_on_ray(
         for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
             ids = out["row"]
             plan.vectors[ids] = out["vector"]
+            if len(ids):
+                release(plan.vectors, int(ids.min()), int(ids.max()) + 1)
             got[ids] = True
             done += len(ids)
             if progress:
@@ -419,26 +428,37 @@ def build_index_ray(
         # before the corpus is read so a model that does not load fails at once (and its converted
         # files are in the cache before the actors start); one thread: it embeds nothing.
         enc = encoder_factory() if encoder_factory else load_encoder(s.model, s.runtime, threads=1, variant=s.e5_variant)
-        with ray_cluster(address, num_cpus) as ray:
-            report, passages = read_and_chunk(ray, roots, s, retries)
-            try:
-                fingerprint = _build.corpus_fingerprint(roots)
-            except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
-                fingerprint = ""
-            plan = _build.plan_embedding(passages, enc, index_dir, s)
-            n_actors = actors or max(1, int(cluster_cpus(ray) // max(1, threads_per_actor)))
-            n_actors = max(1, min(n_actors, -(-len(plan.todo) // _build.EMBED_BATCH) or 1))
-            t_embed = time.perf_counter()
-            embed_on_ray(
-                ray, plan, enc, factory, actors=n_actors, cpus_per_actor=max(1, threads_per_actor),
-                batch_rows=batch_rows, retries=retries, progress=progress,
-            )
-            embed_seconds = time.perf_counter() - t_embed
-        if plan.todo:
-            log.info("Ray: %d passages ingebed door %d actors in %.1f s", len(plan.todo), n_actors, embed_seconds)
-        # The cluster is stopped (or left to its owner); the index is assembled and swapped here, as locally.
-        data = _build.assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint)
-        write_index(index_dir, data)
+        tmp = None
+        try:
+            with ray_cluster(address, num_cpus) as ray:
+                report, chunks = read_and_chunk(ray, roots, s, retries, collapse=False)
+                try:
+                    fingerprint = _build.corpus_fingerprint(roots)
+                except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
+                    fingerprint = ""
+                tmp = new_generation(index_dir)  # written as locally: passages, vectors, FAISS, BM25
+                passages = _build.write_passages(chunks, tmp, report.documents, enc, s)
+                del chunks
+                plan = _build.plan_written(passages, enc, index_dir, s, tmp)
+                n_actors = actors or max(1, int(cluster_cpus(ray) // max(1, threads_per_actor)))
+                n_actors = max(1, min(n_actors, -(-len(plan.todo) // _build.EMBED_BATCH) or 1))
+                t_embed = time.perf_counter()
+                embed_on_ray(
+                    ray, plan, enc, factory, actors=n_actors, cpus_per_actor=max(1, threads_per_actor),
+                    batch_rows=batch_rows, retries=retries, progress=progress,
+                )
+                embed_seconds = time.perf_counter() - t_embed
+            if len(plan.todo):
+                log.info("Ray: %d passages ingebed door %d actors in %.1f s", len(plan.todo), n_actors, embed_seconds)
+            # The cluster is stopped (or left to its owner); the index is assembled and swapped here, as locally.
+            data = _build.assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp)
+        except BaseException:
+            if tmp is not None:
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        write_index(index_dir, data, tmp)
     return _build.summarize(index_dir, report, passages, plan, t0, embed_seconds)
 
 

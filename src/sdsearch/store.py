@@ -33,6 +33,7 @@ import re
 import shlex
 import shutil
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -45,7 +46,7 @@ from . import __version__
 from .errors import StoreError  # noqa: F401  (re-exported)
 from .files import atomic_write_bytes, fsync_dir, sha256_file
 from .sparse import SparseIndex
-from .types import Passage
+from .types import Location, Passage
 
 FORMAT_VERSION = 1
 VECTOR_TYPES = ("flat", "hnsw", "ivf")  # the manifest's faiss.type values this version searches
@@ -167,13 +168,20 @@ class BuildLock:
 
 @dataclass
 class IndexData:
-    """Everything a build writes: passages, their vectors, the vector and BM25 indexes."""
+    """Everything a build writes: passages, their vectors, the vector and BM25 indexes.
 
-    passages: list[Passage]
+    A streaming build has already written some files into the new generation's folder:
+    ``passages`` is then the ``PassageTable`` of its ``passages.jsonl`` (``PassageWriter``),
+    ``vectors`` the map of its ``vectors.npy`` (``vector_file``), ``faiss_index`` None
+    (``vectors.faiss`` written) and ``sparse`` None (``bm25/`` written). ``write_index``
+    keeps those files as they are and writes the rest.
+    """
+
+    passages: list[Passage] | PassageTable
     vectors: np.ndarray  # (n, dim) float32, L2-normalised
-    faiss_index: Any
+    faiss_index: Any  # None: already written as vectors.faiss in the generation's folder
     faiss_factory: str
-    sparse: SparseIndex
+    sparse: SparseIndex | None  # None: already saved as bm25/ in the generation's folder
     passage_doc: np.ndarray  # (n,) int32: document number of each passage's first location
     extra_doc_pairs: np.ndarray  # (m, 2) int32: (passage, document) for the other locations
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -213,6 +221,72 @@ def vector_file(tmp: Path, n: int, dim: int) -> np.ndarray:
     return vectors
 
 
+def passage_line(p: Passage) -> bytes:
+    """One line of ``passages.jsonl``."""
+    return (json.dumps(p.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class PassageWriter:
+    """``passages.jsonl`` and ``passages.offsets.npy`` of the generation being written in
+    ``tmp``, one passage at a time: the build keeps no ``Passage`` objects, only the
+    offsets (8 bytes per passage).
+
+    ``add`` writes a passage and returns its row; ``add_location`` records one more place
+    where the passage of an earlier row occurs (``Passage.also_at``: identical text is indexed
+    once). ``close`` puts those places into their lines (one streamed copy of the file, only
+    when there are any) and writes the offsets; the files are byte for byte what
+    ``write_index`` writes for the same passages with their ``also_at`` filled in.
+    """
+
+    def __init__(self, tmp: Path):
+        self.folder = Path(tmp)
+        self.path = self.folder / "passages.jsonl"
+        self._file = open(self.path, "wb")
+        self._offsets = array("q", [0])
+        self._also: dict[int, list[Location]] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def add(self, p: Passage) -> int:
+        line = passage_line(p)
+        self._file.write(line)
+        self._offsets.append(self._offsets[-1] + len(line))
+        return len(self._offsets) - 2
+
+    def add_location(self, row: int, loc: Location) -> None:
+        self._also.setdefault(row, []).append(loc)
+
+    @property
+    def locations(self) -> dict[int, list[Location]]:
+        """The places added to earlier rows (row → locations, in the order they were added)."""
+        return self._also
+
+    def close(self) -> int:
+        """Finish both files; returns the number of passages."""
+        from dataclasses import replace
+
+        self._file.close()
+        if self._also:
+            patched = self.folder / "passages.jsonl.part"
+            offsets = array("q", [0])
+            with open(self.path, "rb") as src, open(patched, "wb") as dst:
+                for row, line in enumerate(src):
+                    locs = self._also.get(row)
+                    if locs:
+                        p = Passage.from_dict(json.loads(line))
+                        line = passage_line(replace(p, also_at=p.also_at + tuple(locs)))
+                    dst.write(line)
+                    offsets.append(offsets[-1] + len(line))
+            os.replace(patched, self.path)
+            self._offsets = offsets
+        np.save(self.folder / "passages.offsets.npy", np.frombuffer(self._offsets, dtype=np.int64), allow_pickle=False)
+        return len(self)
+
+    def abort(self) -> None:
+        self._file.close()
+
+
 def remove_leftovers(root: Path) -> None:
     """Remove what builds that died left in ``root`` (``.tmp-gen-*``, ``.del-gen-*``, temporary
     pointer files). The caller holds the ``BuildLock``: no other build's folder is touched."""
@@ -245,23 +319,34 @@ def write_index(root: Path, data: IndexData, tmp: Path | None = None) -> Path:
     try:
         tmp = new_generation(root) if tmp is None else tmp
         name = tmp.name.removeprefix(".tmp-")
-        offsets = np.zeros(len(data.passages) + 1, dtype=np.int64)
-        with open(tmp / "passages.jsonl", "wb") as f:
-            for i, p in enumerate(data.passages):
-                line = (json.dumps(p.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-                f.write(line)
-                offsets[i + 1] = offsets[i] + len(line)
-        np.save(tmp / "passages.offsets.npy", offsets, allow_pickle=False)
+        if isinstance(data.passages, PassageTable):  # streamed there by the build (PassageWriter)
+            if data.passages.path.resolve() != (tmp / "passages.jsonl").resolve():
+                raise ValueError("the passages were written into another generation's folder")
+            data.passages.close()
+        else:
+            offsets = np.zeros(len(data.passages) + 1, dtype=np.int64)
+            with open(tmp / "passages.jsonl", "wb") as f:
+                for i, p in enumerate(data.passages):
+                    line = passage_line(p)
+                    f.write(line)
+                    offsets[i + 1] = offsets[i] + len(line)
+            np.save(tmp / "passages.offsets.npy", offsets, allow_pickle=False)
         if _is_file_of(data.vectors, tmp / "vectors.npy"):
             data.vectors.flush()  # the build filled it in place
         else:
             np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32), allow_pickle=False)
-        faiss.write_index(data.faiss_index, str(tmp / "vectors.faiss"))
+        if data.faiss_index is not None:
+            faiss.write_index(data.faiss_index, str(tmp / "vectors.faiss"))
+        elif not (tmp / "vectors.faiss").is_file():
+            raise ValueError("no FAISS index to write and none written")
         meta = {"passage_doc": data.passage_doc.astype(np.int32), "extra_doc_pairs": data.extra_doc_pairs.astype(np.int32)}
         if data.embed_keys is not None:
             meta["embed_keys"] = data.embed_keys
         np.savez(tmp / "meta.npz", **meta)
-        data.sparse.save(tmp / "bm25")
+        if data.sparse is not None:
+            data.sparse.save(tmp / "bm25")
+        elif not (tmp / "bm25" / "params.index.json").is_file():
+            raise ValueError("no BM25 index to write and none written")
         if data.abbreviations is not None:
             (tmp / ABBREVIATIONS_FILE).write_bytes(json.dumps(data.abbreviations, ensure_ascii=False).encode("utf-8"))
         files = {}
@@ -335,7 +420,7 @@ class PassageTable:
     CACHE = 100_000
 
     def __init__(self, folder: Path):
-        self._path = folder / "passages.jsonl"
+        self._path = self.path = folder / "passages.jsonl"
         self._offsets = np.load(folder / "passages.offsets.npy", mmap_mode="r", allow_pickle=False)
         if self._offsets.ndim != 1 or len(self._offsets) < 1:
             raise ValueError("passages.offsets.npy has the wrong shape")
@@ -363,6 +448,14 @@ class PassageTable:
                 self._cache.clear()
             self._cache[i] = p
         return p
+
+    def read(self, i: int) -> Passage:
+        """Passage ``i`` read from the file itself (``pread``: not cached, no mapped page kept)."""
+        i = int(i)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        return Passage.from_dict(json.loads(os.pread(self._file.fileno(), end - start, start)))
 
     def __iter__(self) -> Iterator[Passage]:
         """Every passage in order (a sequential read, not kept in the cache)."""
