@@ -81,6 +81,14 @@ def test_question_type_names_the_kind_of_fact_asked_for(question: str, kind: str
         # A capitalised opener and the question's own name are no answer; a compound on the asked noun is.
         ("Het WonenPlus in Zonneburcht is hiervoor het voorbeeld.", "Welk WonenPlus-project dient als voorbeeld?", "Zonneburcht"),
         ("Deze extra middelen zijn verwerkt in de meicirculaire 2019.", "In welke circulaire zitten de extra middelen?", "meicirculaire 2019"),
+        # The question's own law by its abbreviation, and the first part of the question's compound, are not the answer.
+        (
+            "Per 1 januari 2020 wordt de ‘Wet verplichte ggz (Wvggz)’ van kracht. Deze wet komt in de plaats van de "
+            "‘Wet bijzondere opnemingen psychiatrische ziekenhuizen (Bopz)’.",
+            "Welke wet vervangt de Wet verplichte ggz?",
+            "Wet bijzondere opnemingen psychiatrische ziekenhuizen (Bopz)",
+        ),
+        ("We gebruiken hierbij het geld dat wij ontvangen van het Rijk (de POK-middelen).", "Hoe heten de rijksmiddelen?", "POK-middelen"),
         # The one who acts, after "bij": not the people it is done for.
         (
             "De verantwoordelijkheid voor de begeleiding en ondersteuning van mensen die moeten inburgeren ligt met "

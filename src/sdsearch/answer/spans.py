@@ -229,8 +229,10 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     qwords = set(re.findall(r"\w+", fold(question)))
     qstems = stems(question)
 
-    def known(word: str) -> bool:  # the question holds it, in this or another form
-        return word in qwords or bool(stems(word) and stems(word) <= qstems)
+    def known(word: str) -> bool:  # the question holds it, in this or another form, or as a compound's first part
+        if word in qwords or bool(stems(word) and stems(word) <= qstems):
+            return True
+        return len(word) >= 4 and any(len(w) >= len(word) + 4 and w.startswith(word) for w in qwords)  # "Rijk": "rijksmiddelen"
 
     out = []
     for m in NAME.finditer(sentence):
@@ -251,6 +253,10 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
             continue  # the question's own name, perhaps with its abbreviation: "Wet verplichte ggz (Wvggz)"
         if DEMONYM.fullmatch(name):
             continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
+        if sentence[:start].endswith("("):
+            lead = [w for w in re.findall(r"\w+", fold(sentence[: start - 1])) if w not in stopwords()][-3:]
+            if lead and sum(known(w) for w in lead) >= 0.6 * len(lead):
+                continue  # the abbreviation of the question's own name: "Wet verplichte ggz (Wvggz)"
         out.append((start, start + len(name)))
     for m in QUOTED.finditer(sentence):  # ‘Handen uit de mouwen’
         qw = re.findall(r"\w+", fold(m.group(1)))
