@@ -121,6 +121,20 @@ def test_a_group_of_another_sort_does_not_answer_welke_with_a_group_noun() -> No
     assert span_of("Daarvoor werken we samen met de instellingen.", "Met wie werken we samen?") == "instellingen"
 
 
+def test_the_antwoord_line_states_facts_not_clauses() -> None:
+    from sdsearch.render import format_answer
+    from sdsearch.types import Answer, AnswerSentence, Hit, Passage
+
+    text = "De Doorbraakmethode is een methodiek waarbij in gezinnen wordt gezocht naar een doorbraak."
+    p = Passage("p1", "a.txt", "a.txt", text, 0, len(text), "T")
+    sent = (AnswerSentence(text, Hit(p, 1.0, 1), 0, len(text), (21, 60)),)
+    clause = Answer("Wat houdt de Doorbraakmethode in?", sent, 0.9, states_fact=False)
+    fact = Answer("Wat is de Doorbraakmethode?", sent, 0.9)
+    assert clause.span == text[21:60] and clause.fact is None  # still marked in the sentence, not stated
+    assert format_answer(clause, w=200).splitlines()[0] == "Antwoord:"
+    assert format_answer(fact, w=200).splitlines()[0] == f"Antwoord: {text[21:60]}"
+
+
 def test_money_questions_are_told_apart_from_counts() -> None:
     assert asks_money("Wat kost Skaeve Huse per jaar?")
     assert asks_money("Hoeveel extra jeugdhulpmiddelen kreeg Vlaardingen?")  # "middelen" inside a compound
@@ -403,7 +417,7 @@ def test_ask_dash_answers_each_stdin_line_as_one_json_object(index: Path) -> Non
     assert len(lines) == 3 and lines[1].get("error") and lines[1]["answer"] is None
     objs = [o for o in lines if not o.get("error")]
     assert [o["question"] for o in objs] == ["hoeveel flexwoningen telt Mrija?", "Wanneer treedt de nieuwe Wet inburgering in werking?"]
-    assert objs[0]["answer_span"] == "387"
+    assert objs[0]["answer_span"] == "387" and objs[0]["answer_fact"] == "387"
     assert objs[0]["citations"][0]["gemeente"] == "Vlaardingen"
     assert "1 januari 2022" in objs[1]["answer_span"]
 

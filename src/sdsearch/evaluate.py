@@ -338,7 +338,7 @@ def headline(answer: Any) -> str | None:
     characters), or None when the answer shows only its sentences."""
     from .render import SHORT_SPAN
 
-    span = answer.span if answer.sentences else None
+    span = answer.fact if answer.sentences else None
     return span if span and len(span) <= SHORT_SPAN else None
 
 

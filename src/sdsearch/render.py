@@ -114,7 +114,7 @@ def format_answer(answer: Answer, colour: bool = False, w: int | None = None, sh
     w = w or width()
     lines = []
     if answer.answered:
-        span = " ".join(clean(answer.span).split()) if answer.span else ""
+        span = " ".join(clean(answer.fact).split()) if answer.fact else ""
         head = "Antwoord:" + (f" {span}" if span and len(span) <= SHORT_SPAN else "")
         lines.append(_bold(textwrap.fill(head, width=w, subsequent_indent="  "), colour))
         # Neighbouring sentences from one passage read as one quote with one citation.
@@ -188,6 +188,7 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
             "question": answer.question,
             "answer": answer.text,
             "answer_span": span,
+            "answer_fact": answer.fact,
             "confidence": round(answer.confidence, 4),
             "citations": [
                 {

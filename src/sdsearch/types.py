@@ -252,6 +252,10 @@ class Answer:
     sentences: tuple[AnswerSentence, ...]
     confidence: float
     hits: tuple[Hit, ...] = field(default=())
+    # Whether the marked span is a fact to state on its own ("Antwoord: 387"): an amount, date,
+    # name or table cell. For "wat houdt X in", "waarom", "hoe" the sentences are the answer and
+    # the span only marks where in them it stands.
+    states_fact: bool = True
 
     NO_ANSWER = "Geen duidelijk antwoord gevonden in de rapporten."
 
@@ -269,3 +273,8 @@ class Answer:
             if s.span_text:
                 return s.span_text
         return None
+
+    @property
+    def fact(self) -> str | None:
+        """The fact the "Antwoord:" line states: the span when it is one to state on its own."""
+        return self.span if self.states_fact else None

@@ -65,7 +65,10 @@ class Citation(_Strict):
 class AskResult(_Strict):
     question: str
     answer: str | None = Field(description="The answering sentences; null when the reports hold no clear answer")
-    answer_span: str | None
+    answer_span: str | None = Field(description="The marked fact or clause in the answering sentences")
+    answer_fact: str | None = Field(
+        description="The fact to state on its own (an amount, date, name or table cell); null for clause answers"
+    )
     confidence: float
     citations: list[Citation]
     hits: list[Hit]

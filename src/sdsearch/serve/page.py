@@ -127,7 +127,7 @@ def answer_view(answer: dict[str, Any]) -> dict[str, Any]:
     for q in quotes:
         q["html"] = Markup(" ").join(q.pop("parts"))
         q["href"], q["link_text"] = source_link(q["source"], q["char_start"], q["char_end"], q["page"])
-    span = answer.get("answer_span")
+    span = answer.get("answer_fact")
     return {
         "answered": answer.get("answer") is not None,
         "span": span if span and len(span) <= 60 else None,
