@@ -83,6 +83,7 @@ SEED = 1234
 # for one query, and on a busy 2-core machine a 2-thread flat search of 10k vectors took
 # 32 ms against 0.5 ms on one thread (spinning threads waiting for a descheduled peer).
 SMALL_BATCH = 8
+CALIBRATE_BATCH = 20  # calibration queries searched (and their rows released) at a time
 
 
 def is_exact(info: dict[str, Any] | None) -> bool:
@@ -433,9 +434,14 @@ def calibrate(index: Any, x: np.ndarray, info: dict[str, Any], queries: np.ndarr
         key, width, top = "efSearch", EF_SEARCH, EF_SEARCH_MAX
 
     def measure(w: int) -> float:
-        _, ids = search(index, {**info, key: w}, x, q, k)
-        release(x)  # the re-scored rows (and the pages the kernel mapped around them)
-        return recall_at(ids, truth)
+        # A few queries at a time, each batch's re-scored rows released after it: the kernel maps
+        # up to 64 KB around every row read, so 200 queries x 100 rows would map ~1.3 GB of
+        # vectors.npy at once. The same ids as one batch (queries are searched independently).
+        got = []
+        for a in range(0, len(q), CALIBRATE_BATCH):
+            got.append(search(index, {**info, key: w}, x, q[a : a + CALIBRATE_BATCH], k)[1])
+            release(x)
+        return recall_at(np.concatenate(got), truth)
 
     recall, below = measure(width), 0
     while recall < RECALL_TARGET and width < top:
