@@ -89,6 +89,12 @@ def test_question_type_names_the_kind_of_fact_asked_for(question: str, kind: str
             "Wet bijzondere opnemingen psychiatrische ziekenhuizen (Bopz)",
         ),
         ("We gebruiken hierbij het geld dat wij ontvangen van het Rijk (de POK-middelen).", "Hoe heten de rijksmiddelen?", "POK-middelen"),
+        # A law does nothing itself: not the answer to "wie", also not by its abbreviation.
+        (
+            "Het betreft de uitvoering van de Participatiewet door de gemeenschappelijke regeling Stroomopwaarts.",
+            "Wie voert dit uit?",
+            "Stroomopwaarts",
+        ),
         # The one who acts, after "bij": not the people it is done for.
         (
             "De verantwoordelijkheid voor de begeleiding en ondersteuning van mensen die moeten inburgeren ligt met "

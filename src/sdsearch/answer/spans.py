@@ -223,6 +223,9 @@ def _list_spans(sentence: str) -> list[tuple[int, int]]:
     return []
 
 
+_LAW = re.compile(r"^wet\b|\w+wet$|\bwet\b.*$")
+
+
 def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     """Names (organisations, places, laws), quoted titles and groups of people not in the question."""
     lex = _lexicon()
@@ -232,8 +235,12 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     def known(word: str) -> bool:  # the question holds it, in this or another form, or as a compound's first part
         if word in qwords or bool(stems(word) and stems(word) <= qstems):
             return True
-        return len(word) >= 4 and any(len(w) >= len(word) + 4 and w.startswith(word) for w in qwords)  # "Rijk": "rijksmiddelen"
+        if len(word) >= 4 and any(len(w) >= len(word) + 4 and w.startswith(word) for w in qwords):
+            return True  # "Rijk": "rijksmiddelen"
+        return any(len(w) >= 6 and len(word) >= len(w) + 4 and word.startswith(w) for w in qwords)  # "Inburgeringsvoorzieningen"
 
+    noun = asked_noun(question) or ""
+    asks_law = bool(re.search(r"(?:wet|wetten|wetgeving|regeling|regelingen|verordening)$", noun))
     out = []
     for m in NAME.finditer(sentence):
         start, name = m.start(), m.group(0)
@@ -253,14 +260,18 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
             continue  # the question's own name, perhaps with its abbreviation: "Wet verplichte ggz (Wvggz)"
         if DEMONYM.fullmatch(name):
             continue  # "Velsenaren", "Vlaardingers": inhabitants, not an organisation
+        if not asks_law and _LAW.search(fold(name)):
+            continue  # "Participatiewet", "Wet gemeentelijke schuldhulpverlening": a law does nothing itself
         if sentence[:start].endswith("("):
             lead = [w for w in re.findall(r"\w+", fold(sentence[: start - 1])) if w not in stopwords()][-3:]
             if lead and sum(known(w) for w in lead) >= 0.6 * len(lead):
                 continue  # the abbreviation of the question's own name: "Wet verplichte ggz (Wvggz)"
+            if not asks_law and any(_LAW.search(w) for w in fold(sentence[: start - 1]).split()[-6:]):
+                continue  # a law's abbreviation: "Wet bijzondere opnemingen psychiatrische ziekenhuizen (Bopz)"
         out.append((start, start + len(name)))
     for m in QUOTED.finditer(sentence):  # ‘Handen uit de mouwen’
         qw = re.findall(r"\w+", fold(m.group(1)))
-        if qw and sum(known(w) for w in qw) < 0.6 * len(qw):
+        if qw and sum(known(w) for w in qw) < 0.6 * len(qw) and (asks_law or not _LAW.search(fold(m.group(1)))):
             out.append((m.start(1), m.end(1)))
     if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
         noun = asked_noun(question)
