@@ -28,6 +28,20 @@ def line(name: str, m: dict[str, float]) -> str:
     )
 
 
+def reliability(name: str, rows: list[dict]) -> list[str]:
+    """The reliability table of one held-out set and the share right of answers shown at zekerheid ≥ 0.8."""
+    out = ["", f"Reliability on {name} (every question, with the answer it would show at its confidence):", ""]
+    out += ["| zekerheid | questions | right |", "|---|---|---|"]
+    for b in reliability_table(rows):
+        acc = "—" if b["n"] == 0 else f"{b['accuracy']:.2f}"
+        out.append(f"| {b['lo']:.1f}–{b['hi']:.1f} | {b['n']:.0f} | {acc} |")
+    hi = [row for row in rows if row["answered"] and row["confidence"] >= 0.8]
+    if hi:
+        right = sum(bool(row.get("correct")) for row in hi) / len(hi)
+        out += ["", f"Answers shown with zekerheid ≥ 0.8 on {name}: {len(hi)}, right {right:.3f}."]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", default=str(ROOT / "index"))
@@ -52,6 +66,7 @@ def main() -> None:
     for sp in ("dev", "test"):
         out.append(line(f"eval/answers2.jsonl {sp}" + (" (fitted on)" if sp == "dev" else " (held out)"), new.answers_by_split[sp]))
     fresh_path = Path(args.eval_dir) / "answers3.jsonl"
+    fresh = None
     if fresh_path.exists():  # written after 0.2.1 by another hand, never tuned on: report only
         fresh = run_eval(r, fresh_path, Path(args.corpus))
         out.append(line("eval/answers3.jsonl (fresh, held out)", fresh.answers))
@@ -63,20 +78,9 @@ def main() -> None:
         f"recall {dev['no_answer_recall'] - test['no_answer_recall']:+.3f}"
     )
     test_rows = [row for row in new.answer_rows if row["split"] == "test"]
-    out.append("")
-    out.append("Reliability on answers2 test (every question, with the answer it would show at its confidence):")
-    out.append("")
-    out.append("| zekerheid | questions | right |")
-    out.append("|---|---|---|")
-    for b in reliability_table(test_rows):
-        acc = "—" if b["n"] == 0 else f"{b['accuracy']:.2f}"
-        out.append(f"| {b['lo']:.1f}–{b['hi']:.1f} | {b['n']:.0f} | {acc} |")
-    shown = [row for row in test_rows if row["answered"]]
-    hi = [row for row in shown if row["confidence"] >= 0.8]
-    if hi:
-        right = sum(bool(row.get("correct")) for row in hi) / len(hi)
-        out.append("")
-        out.append(f"Answers shown with zekerheid ≥ 0.8 on test: {len(hi)}, right {right:.3f}.")
+    out += reliability("answers2 test", test_rows)
+    if fresh is not None:
+        out += reliability("answers3 (fresh)", fresh.answer_rows)
     kinds = sorted({str(row["kind"]) for row in test_rows if row["answerable"]})
     out.append("")
     out.append("Test accuracy per kind: " + ", ".join(
