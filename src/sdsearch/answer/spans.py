@@ -223,7 +223,7 @@ def _list_spans(sentence: str) -> list[tuple[int, int]]:
     return []
 
 
-_LAW = re.compile(r"^wet\b|\w+wet$|\bwet\b.*$")
+_LAW = re.compile(r"\bwet\b|\w+wet$")  # "Wet inburgering", "Participatiewet"
 
 
 def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
@@ -274,7 +274,6 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
         if qw and sum(known(w) for w in qw) < 0.6 * len(qw) and (asks_law or not _LAW.search(fold(m.group(1)))):
             out.append((m.start(1), m.end(1)))
     if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
-        noun = asked_noun(question)
         other_sort = bool(noun and GROUP.fullmatch(noun))  # "Welke huisartsen ...?": "instellingen" is another sort
         for m in GROUP.finditer(sentence):
             if not known(fold(m.group(0).split()[0])) and not other_sort:
