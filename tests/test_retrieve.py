@@ -96,3 +96,58 @@ def test_hits_carry_citation_fields_and_matched_terms(retriever: Retriever) -> N
     d = h.to_dict()
     for key in ("rank", "score", "passage_id", "text", "source", "title", "gemeente", "year", "doc_type", "section", "page", "char_start", "char_end", "citation"):
         assert key in d
+
+
+def test_parallel_hybrid_equals_one_after_the_other(small_index: Path, fake_encoder: FakeEncoder) -> None:
+    """On a large index the vector side runs in a second thread beside BM25: same hits and scores."""
+    import threading
+
+    from sdsearch.config import Settings
+
+    seen: list[str] = []
+
+    class Recording(FakeEncoder):
+        def encode_queries(self, texts):  # type: ignore[no-untyped-def]
+            seen.append(threading.current_thread().name)
+            return super().encode_queries(texts)
+
+    qs = [
+        "beschermd wonen",
+        "387 flexwoningen Mrija",
+        "Welke taken heeft de gemeente en hoeveel kost de jeugdhulp? "
+        "En wat doet de gemeente tegen armoede en schulden onder jongeren in Maassluis en Vlaardingen?",
+    ]
+    index = open_index(small_index)
+    par = Retriever(index, Recording(), Settings(parallel_from=1)).search(qs, k=5)
+    seq = Retriever(index, Recording(), Settings(parallel_from=0)).search(qs, k=5)
+    default = Retriever(index, Recording(), Settings()).search(qs, k=5)  # a small index: one after the other
+    as_pairs = [[(h.passage_id, h.score) for h in hits] for hits in par]
+    assert as_pairs == [[(h.passage_id, h.score) for h in hits] for hits in seq]
+    assert as_pairs == [[(h.passage_id, h.score) for h in hits] for hits in default]
+    main = threading.current_thread().name
+    assert seen[0].startswith("sdsearch-dense") and seen[1] == main and seen[2] == main
+
+
+def test_an_error_on_the_bm25_side_waits_for_the_vector_side(
+    small_index: Path, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdsearch.config import Settings
+
+    retriever = Retriever(open_index(small_index), fake_encoder, Settings(parallel_from=1))
+    done = []
+
+    def slow_dense(qvecs, n, mask):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(0.2)
+        done.append(True)
+        return [[] for _ in range(len(qvecs))]
+
+    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("kapot")
+
+    monkeypatch.setattr(retriever, "dense", slow_dense)
+    monkeypatch.setattr(retriever, "sparse_planned", broken)
+    with pytest.raises(RuntimeError, match="kapot"):
+        retriever.search(["beschermd wonen"], mode="hybrid")
+    assert done == [True]

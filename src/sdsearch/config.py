@@ -90,6 +90,10 @@ class Settings:
     abbrev_dense: bool = True
     # Hybrid: re-order the top candidates with the learned linear model of sdsearch.rerank.
     second_stage: bool = False
+    # Hybrid on an index of at least this many passages: the vector side (query encoding and
+    # FAISS) runs in a second thread beside BM25 (0: never). Below it both sides take a few ms
+    # and a thread costs more than it saves (1M passages: 28.9 vs 27.7 ms p50, docs/scale.md).
+    parallel_from: int = 2_000_000
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
@@ -212,6 +216,8 @@ class Settings:
         for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight", "abbrev_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
+        if self.parallel_from < 0:
+            raise ConfigError("parallel_from moet 0 (nooit) of meer zijn")
         if self.long_query_words < 1 or self.short_query_words < 0 or self.prf_docs < 0 or self.prf_terms < 0:
             raise ConfigError("long_query_words moet minstens 1 zijn; short_query_words, prf_docs en prf_terms 0 of meer")
 

@@ -8,8 +8,11 @@ once; the others are listed in the kept hit's ``also_at``.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 from collections.abc import Sequence
+from concurrent import futures
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -197,6 +200,20 @@ def weighted_sum(
 
     nd, ns = norm(dense), norm(sparse)
     return {i: dense_weight * nd.get(i, 0.0) + (1 - dense_weight) * ns.get(i, 0.0) for i in set(nd) | set(ns)}
+
+
+_POOL: futures.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _dense_pool() -> futures.ThreadPoolExecutor:
+    """The threads that run a hybrid search's vector side beside its BM25 side (one per
+    search in flight; shared by every Retriever of the process)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="sdsearch-dense")
+        return _POOL
 
 
 class Retriever:
@@ -432,21 +449,43 @@ class Retriever:
         subs = [p.subquestions if mode == "hybrid" else () for p in plans]
         texts = [p.dense_text or q for p, q in zip(plans, queries, strict=True)] + [sq for qs in subs for sq in qs]
         dense_lists: list[list[tuple[int, float]]] = [[] for _ in texts]
+        pending = None
         if mode in ("dense", "hybrid"):
-            if self.encoder is None:
+            encoder = self.encoder
+            if encoder is None:
                 raise QueryError("dense zoeken heeft een encoder nodig")
-            qvecs = self.encoder.encode_queries(texts)
-            dense_lists = self.dense(np.ascontiguousarray(qvecs, dtype=np.float32), n_cand, mask)
+
+            def dense_part() -> list[list[tuple[int, float]]]:
+                qvecs = encoder.encode_queries(texts)
+                return self.dense(np.ascontiguousarray(qvecs, dtype=np.float32), n_cand, mask)
+
+            if mode == "hybrid" and 0 < s.parallel_from <= len(self.index) and (os.cpu_count() or 1) > 1:
+                # A large index: encoding and FAISS release the GIL, so the vector side runs beside BM25.
+                pending = _dense_pool().submit(dense_part)
+            else:
+                dense_lists = dense_part()
+        sparse_lists: list[list[tuple[int, float]]] = []
+        sub_sparse: list[list[list[tuple[int, float]]]] = []
+        try:
+            for qi, p in enumerate(plans):
+                sparse_lists.append(self.sparse_planned(p, n_cand, mask) if mode in ("sparse", "hybrid") else [])
+                sub_sparse.append(
+                    [self.sparse_planned(replace(self.plan(sq), kind=p.kind), n_cand, mask) for sq in subs[qi]]
+                )
+        except BaseException:
+            if pending is not None:
+                futures.wait([pending])  # never leave the vector side running behind an error
+            raise
+        if pending is not None:
+            dense_lists = pending.result()
         results = []
         at = len(queries)
         for qi, q in enumerate(queries):
             p = plans[qi]
-            sparse_list = self.sparse_planned(p, n_cand, mask) if mode in ("sparse", "hybrid") else []
+            sparse_list = sparse_lists[qi]
             sub_scores = []
-            for sq in subs[qi]:
-                sp = self.plan(sq)
-                sub_sparse = self.sparse_planned(replace(sp, kind=p.kind), n_cand, mask)
-                sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_sparse), p.dense_weight))
+            for sub_list in sub_sparse[qi]:
+                sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_list), p.dense_weight))
                 at += 1
             fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=p.dense_weight, sub_scores=sub_scores)
             if s.adaptive and s.second_stage and mode == "hybrid" and fused and p.kind in rerank.KINDS:
