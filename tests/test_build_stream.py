@@ -226,3 +226,53 @@ def test_release_takes_written_rows_out_of_rss_and_keeps_them(tmp_path: Path) ->
     release(c)
     assert np.all(c[0] == 7.0)
     release(np.zeros((3, 4), np.float32))  # not a map: nothing to do
+
+
+def test_file_rows_read_what_the_map_holds(tmp_path: Path) -> None:
+    from sdsearch.store import vector_file
+    from sdsearch.vectors import FileRows
+
+    x = vector_file(tmp_path, 5_000, 16)
+    x[:] = np.random.default_rng(1).standard_normal((5_000, 16), dtype=np.float32)
+    x.flush()
+    for m in (x, np.load(tmp_path / "vectors.npy", mmap_mode="r")):
+        rows = FileRows.of(m)
+        assert isinstance(rows, FileRows) and len(rows) == 5_000
+        ids = np.array([4_999, 0, 17, 17, 2_500])
+        assert np.array_equal(rows[ids], m[ids])
+        with pytest.raises(IndexError):
+            rows[[5_000]]
+    view = x[1_000:2_000]
+    assert FileRows.of(view) is view  # a view keeps the map's offset: read through the map
+    plain = np.zeros((3, 4), np.float32)
+    assert FileRows.of(plain) is plain
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc: Linux")
+def test_calibration_reads_rows_without_mapping_them(tmp_path: Path) -> None:
+    """Calibration's scattered re-scoring reads go through FileRows: the same width and recall
+    as through the map, and nothing of the file stays mapped."""
+    from sdsearch import vectors as V
+    from sdsearch.store import vector_file
+
+    n, dim = 60_000, 64
+    x = vector_file(tmp_path, n, dim)
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((300, dim), dtype=np.float32)
+    x[:] = centres[rng.integers(0, 300, n)] + 0.8 * rng.standard_normal((n, dim), dtype=np.float32)
+    x[:] /= np.linalg.norm(x, axis=1, keepdims=True)
+    x.flush()
+    V.release(x)
+    import faiss
+
+    index = faiss.index_factory(dim, "IVF256,SQ8", faiss.METRIC_INNER_PRODUCT)
+    index.train(V._sample(x, 20_000))
+    index.add(np.ascontiguousarray(np.array(x)))
+    info = {"type": "ivf", "nlist": 256, "exact": False, "rescore": True, "shortlist": 100}
+    q = V._held_out_queries(np.array(x), 200)
+    assert np.array_equal(q, V._held_out_queries(x, 200))
+    V.release(x)
+    before = _rss_file_mb()
+    got = V.calibrate(index, x, dict(info))
+    assert _rss_file_mb() - before < 8  # 15 MB of vectors: nothing of them kept mapped
+    assert got == V.calibrate(index, np.array(x), dict(info))  # in memory: the same width and recall
