@@ -231,7 +231,7 @@ def write_passages(
         table=PassageTable(tmp),
         doc=np.frombuffer(doc, dtype=np.int32).copy() if n else np.zeros(0, dtype=np.int32),
         extra=np.array(pairs, dtype=np.int32).reshape(-1, 2),
-        keys=np.frombuffer(bytes(keys), dtype="S32") if n else np.zeros(0, dtype="S32"),
+        keys=np.frombuffer(keys, dtype="S32") if n else np.zeros(0, dtype="S32"),  # no copy (320 MB at 10M)
         distinct=distinct,
     )
 
