@@ -28,8 +28,9 @@ The local build collapses the passages of ``chunk_document`` of each document in
 (``build.write_passages``); the Ray build hands it the same passages in the same order, so
 the passages, their ids and ``also_at`` are the local build's. An actor that dies is restarted
 and its batch retried (``retries`` times); past that, or for any other failure on the
-cluster, the build stops with one ``BuildError`` line and the previous index stays live,
-because nothing is written before every vector is in.
+cluster, the build stops with one ``BuildError`` line and the previous index stays live:
+the new generation's passages and vectors go into its temporary folder, which is removed,
+and nothing is swapped in before every vector is in.
 
 The corpus folders and sdsearch itself (same version, with its dependencies) must be
 present on every node at the same paths; joining a cluster checks the version first.
