@@ -19,7 +19,15 @@ from sdsearch import build
 from sdsearch.api import build_index
 from sdsearch.chunk import chunk
 from sdsearch.config import Settings
-from sdsearch.store import BuildLock, PassageTable, PassageWriter, current_generation, open_index, passage_line, write_index
+from sdsearch.store import (
+    BuildLock,
+    PassageTable,
+    PassageWriter,
+    current_generation,
+    open_index,
+    passage_line,
+    write_index,
+)
 from sdsearch.types import Location, Passage
 
 from conftest import FakeEncoder

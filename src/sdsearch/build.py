@@ -30,8 +30,7 @@ from typing import Any
 import numpy as np
 
 from .abbrev import mine as mine_abbreviations
-from .analysis import Analyzer
-from .analysis import squash
+from .analysis import Analyzer, squash
 from .chunk import ChunkSettings, chunk, chunk_document, context_prefix
 from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, StoreError
