@@ -28,13 +28,16 @@ from sdsearch.models import load_encoder  # noqa: E402
 from sdsearch.retrieve import Retriever  # noqa: E402
 from sdsearch.store import open_index  # noqa: E402
 
+SETS = ("retrieval.jsonl", "retrieval_long.jsonl", "retrieval_short.jsonl")
 
-def queries() -> list[str]:
+
+def queries() -> list[tuple[str, str]]:
+    """(set, query) of every eval query."""
     out = []
-    for name in ("retrieval.jsonl", "retrieval_long.jsonl", "retrieval_short.jsonl"):
+    for name in SETS:
         for line in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines():
             if line.strip():
-                out.append(json.loads(line)["query"])
+                out.append((name, json.loads(line)["query"]))
     return out
 
 
@@ -55,15 +58,16 @@ def main() -> None:
     one = Retriever(index, enc, Settings(parallel_from=0))
     two = Retriever(index, enc, Settings(parallel_from=1))
     qs = queries()[: args.limit or None]
-    for q in qs[:10]:  # warm-up: pages, caches, the thread pool
+    for _, q in qs[:10]:  # warm-up: pages, caches, the thread pool
         one.search([q], k=10)
         two.search([q], k=10)
     load0 = os.getloadavg()
     cpu0 = time.process_time()
     times: dict[str, list[float]] = {"one after the other": [], "vector side beside BM25": []}
+    by_set: dict[tuple[str, str], list[float]] = {}
     same = 0
     for r in range(args.rounds):
-        for i, q in enumerate(qs):
+        for i, (set_name, q) in enumerate(qs):
             order = [("one after the other", one), ("vector side beside BM25", two)]
             if (i + r) % 2:
                 order.reverse()
@@ -72,6 +76,7 @@ def main() -> None:
                 t = time.perf_counter()
                 hits[name] = ret.search([q], k=10)[0]
                 times[name].append((time.perf_counter() - t) * 1000)
+                by_set.setdefault((set_name, name), []).append(times[name][-1])
             a, b = ([(h.passage_id, round(h.score, 6)) for h in hits[n]] for n in times)
             same += a == b
     cpu = time.process_time() - cpu0
@@ -87,6 +92,14 @@ def main() -> None:
     ]
     for name, xs in times.items():
         lines.append(f"| {name} | {statistics.median(xs):.1f} | {pct(xs, 0.95):.1f} | {statistics.fmean(xs):.1f} |")
+    lines += ["", "Per query set (p50 / p95 ms):", "", "| set | queries | one after the other | beside BM25 |", "|---|---:|---:|---:|"]
+    for set_name in SETS:
+        a, b = (by_set.get((set_name, n), []) for n in times)
+        if a:
+            lines.append(
+                f"| {set_name} | {len(a) // args.rounds} | {statistics.median(a):.1f} / {pct(a, 0.95):.1f} | "
+                f"{statistics.median(b):.1f} / {pct(b, 0.95):.1f} |"
+            )
     lines += [
         "",
         f"Same hits and scores both ways: {same} of {len(qs) * args.rounds} searches. "
