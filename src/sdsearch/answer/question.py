@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..analysis import fold, stopwords
 from ..retrieve import Retriever
@@ -83,6 +84,7 @@ def asks_money(question: str) -> bool:
     return question_type(question) == "amount" and bool(MONEY_WORDS.search(question))
 
 
+@lru_cache(maxsize=1024)  # asked of every candidate span of one question
 def asked_noun(question: str) -> str | None:
     """The noun after "welke"/"welk" ("welke wijk" → "wijk", "welk WonenPlus-project" → "project")."""
     m = re.search(r"\bwelke?\s+([\w’'-]+)(?:\s+([\w’'-]+))?(?:\s+([\w’'-]+))?", fold(question))
@@ -102,6 +104,7 @@ _PREP_OF_WAAR = {"aan": "aan", "mee": "met", "voor": "voor", "bij": "bij", "door
                  "uit": "uit", "over": "over", "naar": "naar", "tegen": "tegen", "van": "van"}
 
 
+@lru_cache(maxsize=1024)  # asked of every candidate span of one question
 def asked_preposition(question: str) -> str | None:
     """The preposition the answer comes with: "Naar wie verschuiven de taken?" → "naar" (the
     answer reads "naar de omliggende gemeenten"); "Met welke partijen", "waarmee" → "met"."""
@@ -209,6 +212,7 @@ def _finite_verb_at(words: list[str]) -> int:
     return 1
 
 
+@lru_cache(maxsize=1024)  # asked of every candidate span of one question
 def question_verb(question: str, aux: bool = False) -> str | None:
     """The question's own finite verb, when it has one of its own ("Wie voert de Wet
     inburgering uit?" → "voert"); with ``aux`` also an auxiliary ("Wie heeft ... geformuleerd?"
