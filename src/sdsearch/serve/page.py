@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
-from ..render import snippet
+from ..render import SHORT_SPAN, snippet
 
 CONTEXT_CHARS = 450  # report text shown before and after a passage under "toon context"
 
@@ -130,7 +130,7 @@ def answer_view(answer: dict[str, Any]) -> dict[str, Any]:
     span = answer.get("answer_fact")
     return {
         "answered": answer.get("answer") is not None,
-        "span": span if span and len(span) <= 60 else None,
+        "span": span if span and len(span) <= SHORT_SPAN else None,
         "confidence": answer.get("confidence", 0.0),
         "quotes": quotes,
     }
