@@ -284,3 +284,160 @@ def test_calibration_reads_rows_without_mapping_them(tmp_path: Path) -> None:
     got = V.calibrate(index, x, dict(info))
     assert _rss_file_mb() - before < 8  # 15 MB of vectors: nothing of them kept mapped
     assert got == V.calibrate(index, np.array(x), dict(info))  # in memory: the same width and recall
+
+
+# --- documents read one at a time (issue #15) -------------------------------------------------
+
+
+def _messy_corpus(tmp_path: Path) -> list[Path]:
+    """Two roots: corpus.toml, a broken PDF, an empty and a binary file, a source name in both
+    roots, a whole document twice and a paragraph shared between documents."""
+    from conftest import CORPUS, write_corpus
+
+    velsen = (CORPUS / "velsen-jaarverslag-2022-participatie.txt").read_text(encoding="utf-8")
+    maassluis = (CORPUS / "maassluis-programmabegroting-2023-sociaal-domein.txt").read_text(encoding="utf-8")
+    shared = "Uitvoeringsprogramma Wmo\nWie het niet zelfstandig redt, kan een beroep doen op een Wmo-maatwerkvoorziening.\n"
+    a = write_corpus(
+        tmp_path / "a",
+        {"verslag.txt": velsen, "leeg.txt": "", "sub/wmo.txt": "Wmo in Schiedam\n" + shared},
+        manifest='[[document]]\npath = "verslag.txt"\ngemeente = "Velsen"\nyear = 2022\ndoc_type = "jaarverslag"\n',
+    )
+    (a / "kapot.pdf").write_bytes(b"%PDF-1.4 kapot")
+    (a / "sub" / "data.txt").write_bytes(b"\x00\x01\x02binair")
+    b = write_corpus(tmp_path / "b", {"verslag.txt": maassluis + shared, "kopie-velsen.txt": velsen})
+    return [a, b]
+
+
+def test_streamed_build_of_a_messy_corpus_writes_the_list_builds_generation(
+    tmp_path: Path, fake_encoder: FakeEncoder
+) -> None:
+    s = Settings()
+    roots = _messy_corpus(tmp_path)
+    streamed = tmp_path / "streamed"
+    report = build_index(roots, streamed, s, encoder=fake_encoder)
+    listed = _list_build(roots, tmp_path / "listed", fake_encoder, s)
+    a, b = _files(current_generation(streamed)), _files(listed)  # type: ignore[arg-type]
+    assert a.keys() == b.keys()
+    for name in a:
+        if name != "manifest.json":
+            assert a[name] == b[name], name
+    ma, mb = json.loads(a["manifest.json"]), json.loads(b["manifest.json"])
+    ma.pop("created"), mb.pop("created")
+    assert ma == mb
+    held = build.read(roots, s)  # every document in one list, as the build read them before
+    assert report.documents == len(held.documents) == 4 and report.skipped == held.skipped and report.notes == held.notes
+    assert [src for src, _ in report.skipped] == ["kapot.pdf", "leeg.txt", "sub/data.txt"]
+    assert [d["source"] for d in ma["documents"]] == ["verslag.txt", "sub/wmo.txt", "kopie-velsen.txt", "verslag.txt"]
+    # a source name in two roots: both documents' passages are counted at its last place, as before
+    assert [d["passages"] for d in ma["documents"]][0] == 0 < ma["documents"][3]["passages"]
+    velsen = ma["documents"][0]
+    assert velsen["gemeente"] == "Velsen" and velsen["meta_origin"]["gemeente"] == "corpus.toml"
+
+
+def test_streamed_build_of_the_bundled_corpus_writes_the_list_builds_generation(
+    tmp_path: Path, fake_encoder: FakeEncoder
+) -> None:
+    from conftest import CORPUS
+
+    s = Settings()
+    build_index([CORPUS], tmp_path / "streamed", s, encoder=fake_encoder)
+    a = _files(current_generation(tmp_path / "streamed"))  # type: ignore[arg-type]
+    b = _files(_list_build([CORPUS], tmp_path / "listed", fake_encoder, s))
+    ma, mb = (json.loads(x.pop("manifest.json")) for x in (a, b))
+    ma.pop("created"), mb.pop("created")
+    assert a == b and ma == mb and len(ma["documents"]) == 5
+
+
+def test_a_build_holds_one_document_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the next file is read, and when the encoder runs, no earlier ``Document`` is alive:
+    the build keeps a ``DocInfo`` per document, not the document and its text."""
+    import gc
+    import weakref
+
+    from sdsearch import ingest
+
+    roots = _messy_corpus(tmp_path)
+    made: list[weakref.ref] = []
+    alive_at_read: list[int] = []
+    real_read = ingest.read_document
+
+    def read_document(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        gc.collect()
+        alive_at_read.append(sum(r() is not None for r in made))
+        doc, notes = real_read(*a, **k)
+        made.append(weakref.ref(doc))
+        return doc, notes
+
+    alive_at_embed: list[int] = []
+
+    class Watching(FakeEncoder):
+        def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+            gc.collect()
+            alive_at_embed.append(sum(r() is not None for r in made))
+            return super().encode_passages(texts, batch_size)
+
+    monkeypatch.setattr(ingest, "read_document", read_document)
+    report = build_index(roots, tmp_path / "index", Settings(), encoder=Watching())
+    assert report.documents == len(made) == 4
+    assert alive_at_read == [0] * 7  # the 3 skipped files fail inside read_document: 7 calls
+    assert alive_at_embed and set(alive_at_embed) == {0}
+
+
+def test_a_build_with_nothing_readable_fails_before_the_encoder_and_writes_nothing(
+    small_corpus: Path, small_index: Path, tmp_path: Path
+) -> None:
+    from sdsearch.errors import BuildError
+
+    live = current_generation(small_index)
+    before = _files(live)  # type: ignore[arg-type]
+    unreadable = tmp_path / "onleesbaar"
+    unreadable.mkdir()
+    (unreadable / "leeg.txt").write_text("", encoding="utf-8")
+    (unreadable / "kapot.pdf").write_bytes(b"%PDF-1.4 kapot")
+
+    class NotToBeUsed(FakeEncoder):
+        @property
+        def model_id(self) -> str:  # type: ignore[override]
+            raise AssertionError("the encoder was used")
+
+    with pytest.raises(BuildError) as err:
+        build_index([unreadable], small_index, Settings(), encoder=NotToBeUsed())
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"geen leesbare documenten in {unreadable}; overgeslagen: kapot.pdf: ")
+    assert "leeg.txt: leeg bestand" in msg
+    assert current_generation(small_index) == live and _files(live) == before  # type: ignore[arg-type]
+    assert not [p for p in small_index.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_build_failing_mid_stream_keeps_the_index(
+    small_corpus: Path, small_index: Path, fake_encoder: FakeEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sdsearch import ingest
+    from sdsearch.errors import BuildError
+
+    live = current_generation(small_index)
+    before = _files(live)  # type: ignore[arg-type]
+    # a second root whose corpus.toml is broken: one Dutch line, nothing written
+    other = tmp_path / "tweede"
+    other.mkdir()
+    (other / "x.txt").write_text("Pleegzorg\nPleegzorg is een noodzakelijke schakel.\n", encoding="utf-8")
+    (other / "corpus.toml").write_text("[[document]\n", encoding="utf-8")
+    with pytest.raises(BuildError, match=r"^kan .*corpus\.toml niet lezen"):
+        build_index([small_corpus, other], small_index, Settings(), encoder=fake_encoder)
+    # a reader that stops the build with documents already chunked and passages written
+    calls = []
+    real_read = ingest.read_document
+
+    def interrupted(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_read(*a, **k)
+
+    monkeypatch.setattr(ingest, "read_document", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([small_corpus], small_index, Settings(), encoder=fake_encoder)
+    assert len(calls) == 3
+    assert current_generation(small_index) == live and _files(live) == before  # type: ignore[arg-type]
+    assert not [p for p in small_index.iterdir() if p.name.startswith(".tmp-")]
+    open_index(small_index, verify=True).close()

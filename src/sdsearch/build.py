@@ -8,11 +8,13 @@ only in where ``read`` and ``embed`` execute. ``build_index`` takes the index lo
 a second build is refused before any work; the new generation becomes live only when it is
 complete (``store.write_index``), so a failed or killed build leaves the previous index usable.
 
-The build streams into the new generation's folder (``store.new_generation``): each passage
-is written to ``passages.jsonl`` as it is chunked (``write_passages``; the build keeps ints
-and hashes per passage, no ``Passage`` objects), the vectors go into a memory-mapped
-``vectors.npy``, the FAISS index is written and freed before BM25 is built, and BM25 reads
-the passages back from the file. At 10M passages the objects alone would take ~11 GB.
+The build streams into the new generation's folder (``store.new_generation``): documents
+are read one at a time (``read_stream``, ``ingest.iter_documents``; the build keeps a small
+``DocInfo`` per document, not its text), each passage is written to ``passages.jsonl`` as it
+is chunked (``write_passages``; the build keeps ints and hashes per passage, no ``Passage``
+objects), the vectors go into a memory-mapped ``vectors.npy``, the FAISS index is written and
+freed before BM25 is built, and BM25 reads the passages back from the file. At 10M passages
+the objects alone would take ~11 GB; the documents' texts of a national corpus several GB.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import shutil
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from .analysis import Analyzer, squash
 from .chunk import ChunkSettings, chunk, chunk_document, context_prefix
 from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, StoreError
-from .ingest import READERS, IngestReport, ingest
+from .ingest import READERS, IngestReport, ingest, iter_documents
 from .models import Encoder, load_encoder
 from .sparse import SparseIndex
 from .store import (
@@ -109,17 +111,83 @@ def corpus_fingerprint(paths: Sequence[Path]) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class DocInfo:
+    """What the build keeps of a document once it is chunked: the fields of its manifest entry
+    (``doc_entry``), not its text, blocks or pages."""
+
+    source: str
+    title: str
+    gemeente: str | None
+    year: int | None
+    doc_type: str | None
+    content_hash: str
+    pages: int | None  # None: a format without pages
+    chars: int
+    meta_origin: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, d: Document | DocInfo) -> DocInfo:
+        if isinstance(d, DocInfo):
+            return d
+        return cls(
+            source=d.source,
+            title=d.title,
+            gemeente=d.gemeente,
+            year=d.year,
+            doc_type=d.doc_type,
+            content_hash=d.content_hash,
+            pages=len(d.page_starts) or None,
+            chars=len(d.text),
+            meta_origin=tuple(getattr(d, "meta_origin", ())),
+        )
+
+
 # --- the steps -----------------------------------------------------------------------------
 
 
 def read(roots: Sequence[Path], s: Settings) -> IngestReport:
-    """Discover and read every supported file; unreadable ones are listed, not fatal."""
+    """Discover and read every supported file into one list; unreadable ones are listed, not fatal.
+
+    Holds every document's text (the tests, benchmarks and the Ray build's comparison use
+    it); ``build_index`` reads with ``read_stream``."""
     try:
         report = ingest(roots, max_file_mb=s.max_file_mb if s.max_file_mb > 0 else None, extract_cache=s.extract_cache)
     except IngestError as e:
         raise BuildError(str(e)) from None
     check_readable(report, roots)
     return report
+
+
+def read_stream(roots: Sequence[Path], s: Settings) -> tuple[IngestReport, Generator[Document, None, None]]:
+    """``read`` one document at a time: the report (its ``skipped`` and ``notes`` complete once
+    the documents are exhausted, its ``documents`` left empty) and the documents.
+
+    The first document is read before this returns, so a corpus with nothing readable fails
+    here with ``read``'s ``BuildError``, before the encoder loads or a generation folder is made.
+    A broken ``corpus.toml`` or a missing path is a ``BuildError`` too (on the first read).
+    """
+    report = IngestReport([], [], [])
+    max_mb = s.max_file_mb if s.max_file_mb > 0 else None
+    docs = _build_errors(iter_documents(roots, max_file_mb=max_mb, extract_cache=s.extract_cache, report=report))
+    first = next(docs, None)
+    if first is None:
+        check_readable(report, roots)
+    return report, _after(first, docs)
+
+
+def _build_errors(docs: Iterator[Document]) -> Iterator[Document]:
+    try:
+        yield from docs
+    except IngestError as e:
+        raise BuildError(str(e)) from None
+
+
+def _after(first: Document | None, rest: Iterator[Document]) -> Generator[Document, None, None]:
+    if first is not None:
+        yield first
+    del first  # the first document is let go like the others
+    yield from rest
 
 
 def check_readable(report: IngestReport, roots: Sequence[Path]) -> None:
@@ -143,12 +211,18 @@ def chunk_documents(docs: Sequence[Document], s: Settings) -> list[Passage]:
     return chunk(list(docs), chunk_settings(s))
 
 
-def chunk_stream(docs: Sequence[Document], s: Settings) -> Iterator[Passage]:
+def chunk_stream(docs: Iterable[Document], s: Settings, record: list[DocInfo] | None = None) -> Iterator[Passage]:
     """Every document's passages in order, before identical ones are collapsed
-    (``write_passages`` does that as it writes; ``chunk.chunk`` is the same in one list)."""
+    (``write_passages`` does that as it writes; ``chunk.chunk`` is the same in one list).
+
+    ``docs`` may be a stream (``read_stream``): no document is held after its passages.
+    ``record``: each document's ``DocInfo`` is appended to it before its passages come."""
     cfg = chunk_settings(s)
     for d in docs:
+        if record is not None:
+            record.append(DocInfo.of(d))
         yield from chunk_document(d, cfg)
+        del d  # not held while the next document is read
 
 
 def dedupe_key(text: str) -> bytes:
@@ -179,7 +253,12 @@ class WrittenPassages:
 
 
 def write_passages(
-    passages: Iterable[Passage], tmp: Path, docs: Sequence[Document], enc: Encoder, s: Settings, collapse: bool = True
+    passages: Iterable[Passage],
+    tmp: Path,
+    docs: Sequence[Document] | Sequence[DocInfo],
+    enc: Encoder,
+    s: Settings,
+    collapse: bool = True,
 ) -> WrittenPassages:
     """Collapse identical passages (``chunk.dedupe``: the first occurrence is kept and cites the
     others in ``also_at``) and write them to ``passages.jsonl`` in ``tmp`` as they come.
@@ -191,8 +270,22 @@ def write_passages(
 
     ``collapse=False`` writes identical passages as rows of their own (bench/scale.py: its
     synthetic passages repeat by construction); their hashes are still computed and held.
+
+    ``docs`` (documents or their ``DocInfo``) may grow while ``passages`` is consumed, as
+    ``chunk_stream(..., record=docs)`` appends each document before its passages. A
+    document's number is its place in ``docs`` (the last place, for a source listed twice).
     """
-    doc_no = {d.source: i for i, d in enumerate(docs)}
+    doc_no: dict[str, int] = {}
+    numbered = 0  # docs[:numbered] are in doc_no
+
+    def number(source: str) -> int:
+        nonlocal numbered
+        if source not in doc_no:
+            for i in range(numbered, len(docs)):
+                doc_no[docs[i].source] = i
+            numbered = len(docs)
+        return doc_no[source]
+
     writer = PassageWriter(tmp)
     first: dict[bytes, int] = {}
     own_extra: dict[int, tuple[Location, ...]] = {}  # a passage that came with also_at (not from chunk_document)
@@ -210,7 +303,7 @@ def write_passages(
                 row = first[h] = writer.add(p)
             else:
                 row = writer.add(p)
-            doc.append(doc_no[p.source])
+            doc.append(number(p.source))
             keys += embed_key(model, prefix, embed_text(p, headings))
             if p.also_at:
                 own_extra[row] = p.also_at
@@ -220,6 +313,12 @@ def write_passages(
     except BaseException:
         writer.abort()
         raise
+    for i in range(numbered, len(docs)):  # every document, so a source listed twice has its last place
+        doc_no[docs[i].source] = i
+    last = np.array([doc_no[d.source] for d in docs], dtype=np.int32)
+    doc_arr = np.frombuffer(doc, dtype=np.int32).copy() if n else np.zeros(0, dtype=np.int32)
+    if len(doc_arr) and not np.array_equal(last, np.arange(len(docs), dtype=np.int32)):
+        doc_arr = last[doc_arr]  # a passage numbered by an earlier place of its source gets the last
     pairs = [
         (row, doc_no[loc.source])
         for row in sorted(own_extra.keys() | writer.locations.keys())
@@ -228,7 +327,7 @@ def write_passages(
     ]
     return WrittenPassages(
         table=PassageTable(tmp),
-        doc=np.frombuffer(doc, dtype=np.int32).copy() if n else np.zeros(0, dtype=np.int32),
+        doc=doc_arr,
         extra=np.array(pairs, dtype=np.int32).reshape(-1, 2),
         keys=np.frombuffer(keys, dtype="S32") if n else np.zeros(0, dtype="S32"),  # no copy (320 MB at 10M)
         distinct=distinct,
@@ -391,22 +490,22 @@ class PassageTexts:
         return self._passages[i].text
 
 
-def doc_entry(d: Document, n_passages: int) -> dict[str, Any]:
+def doc_entry(d: Document | DocInfo, n_passages: int) -> dict[str, Any]:
     """One document in the manifest: its citation fields, content hash and size."""
-    entry = {
-        "source": d.source,
-        "title": d.title,
-        "gemeente": d.gemeente,
-        "year": d.year,
-        "doc_type": d.doc_type,
-        "content_hash": d.content_hash,
-        "pages": len(d.page_starts) or None,
-        "chars": len(d.text),
+    info = DocInfo.of(d)
+    entry: dict[str, Any] = {
+        "source": info.source,
+        "title": info.title,
+        "gemeente": info.gemeente,
+        "year": info.year,
+        "doc_type": info.doc_type,
+        "content_hash": info.content_hash,
+        "pages": info.pages,
+        "chars": info.chars,
         "passages": n_passages,
     }
-    origin = getattr(d, "meta_origin", ())
-    if origin:
-        entry["meta_origin"] = dict(origin)
+    if info.meta_origin:
+        entry["meta_origin"] = dict(info.meta_origin)
     return entry
 
 
@@ -420,15 +519,17 @@ def assemble(
     analyzer: Analyzer | None = None,
     fingerprint: str = "",
     tmp: Path | None = None,
+    docs: Sequence[DocInfo] | None = None,
 ) -> IndexData:
     """Vector index, sparse index and manifest around the embedded passages: what ``write_index`` writes.
 
     ``passages``: a list, or what ``write_passages`` wrote into ``tmp``. With ``tmp`` (the new
     generation's folder) the FAISS index is written there and freed before BM25 is built, and
     BM25 is saved there as soon as it is built, so the two never take memory at once.
+    ``docs``: the documents' records of a streamed build (default: ``report.documents``).
     """
     analyzer = analyzer or Analyzer()
-    docs = report.documents
+    docs = report.documents if docs is None else docs
     faiss_index, factory, faiss_info = vector_index(plan.vectors)
     if tmp is not None:
         import faiss
@@ -488,13 +589,22 @@ def assemble(
     )
 
 
-def summarize(index_dir: Path, report: IngestReport, passages: Sized, plan: EmbedPlan, t0: float, embed_seconds: float) -> BuildReport:
-    """What changed against the previous index, for people."""
-    new_docs = {d.source: d.content_hash for d in report.documents}
+def summarize(
+    index_dir: Path,
+    report: IngestReport,
+    passages: Sized,
+    plan: EmbedPlan,
+    t0: float,
+    embed_seconds: float,
+    docs: Sequence[DocInfo] | None = None,
+) -> BuildReport:
+    """What changed against the previous index, for people (``docs`` as in ``assemble``)."""
+    docs = report.documents if docs is None else docs
+    new_docs = {d.source: d.content_hash for d in docs}
     old_docs = plan.old_docs
     return BuildReport(
         index=index_dir,
-        documents=len(report.documents),
+        documents=len(docs),
         passages=len(passages),
         added=sorted(src for src in new_docs if src not in old_docs),
         updated=sorted(src for src, h in new_docs.items() if src in old_docs and old_docs[src] != h),
@@ -522,8 +632,10 @@ def build_index(
     """Ingest ``paths`` (default: the corpus), chunk, embed and write the index atomically.
 
     Vectors of passages whose text is unchanged are re-used from the live index. Files
-    that cannot be read are skipped and listed in the report. Raises ``BuildError`` when
-    nothing can be indexed, ``StoreError`` when another build holds the index.
+    that cannot be read are skipped and listed in the report. Documents are read one at a
+    time and let go once chunked (``read_stream``): the build holds one document's text.
+    Raises ``BuildError`` when nothing can be indexed, ``StoreError`` when another build
+    holds the index.
     """
     t0 = time.perf_counter()
     s = settings or Settings.load()
@@ -531,22 +643,24 @@ def build_index(
     index_dir = Path(index) if index is not None else default_index(s)
     with BuildLock(index_dir):  # first: a second build is refused before any reading or embedding
         remove_leftovers(index_dir)  # a killed build's folder (its vectors.npy may be large) goes first
-        report = read(roots, s)
+        report, documents = read_stream(roots, s)  # the first document read: nothing readable fails here
         try:
             fingerprint = corpus_fingerprint(roots)
         except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
             fingerprint = ""
         enc = encoder or load_encoder(s.model, s.runtime, threads=s.threads, variant=s.e5_variant)
         tmp = new_generation(index_dir)  # passages, vectors, FAISS and BM25 are written into it as they come
+        docs: list[DocInfo] = []  # filled as the documents are read and chunked
         try:
-            passages = write_passages(chunk_stream(report.documents, s), tmp, report.documents, enc, s)
+            passages = write_passages(chunk_stream(documents, s, record=docs), tmp, docs, enc, s)
             plan = plan_written(passages, enc, index_dir, s, tmp)
             t_embed = time.perf_counter()
             embed(plan, enc, progress)
             embed_seconds = time.perf_counter() - t_embed
-            data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp)
+            data = assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp, docs=docs)
         except BaseException:
+            documents.close()  # a file half read is let go now, not when the generator is collected
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         write_index(index_dir, data, tmp)
-    return summarize(index_dir, report, passages, plan, t0, embed_seconds)
+    return summarize(index_dir, report, passages, plan, t0, embed_seconds, docs=docs)

@@ -10,13 +10,15 @@ The rooms of this package:
 * ``metadata``  — gemeente / year / type / title and their origins: corpus.toml, names, properties,
   then the text (``fromtext``, with ``gemeenten`` and ``vocab``)
 
-This module runs them: ``read_document`` for one file, ``ingest`` for folders.
+This module runs them: ``read_document`` for one file, ``iter_documents`` for folders one
+document at a time (the build holds one document's text at a time), ``ingest`` for folders
+into one list (every document in memory: for tests, scripts and one-file callers).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ __all__ = [
     "display_name",
     "infer_metadata",
     "ingest",
+    "iter_documents",
     "load_manifest",
     "meta_hints",
     "read_document",
@@ -57,6 +60,11 @@ __all__ = [
 
 @dataclass
 class IngestReport:
+    """What ``ingest`` read: the documents, and the files skipped and notes with their reason.
+
+    ``iter_documents`` fills ``skipped`` and ``notes`` of a report as it goes and leaves
+    ``documents`` to its caller."""
+
     documents: list[Document]
     skipped: list[tuple[str, str]]  # (source, reason)
     notes: list[tuple[str, str]]  # (source, note)
@@ -129,6 +137,47 @@ def read_document(
     return doc, ex.notes
 
 
+def iter_documents(
+    paths: Iterable[Path],
+    root: Path | None = None,
+    max_file_mb: float | None = MAX_FILE_MB,
+    extract_cache: bool = True,
+    cache_dir: Path | None = None,
+    report: IngestReport | None = None,
+) -> Iterator[Document]:
+    """Every readable file under ``paths`` as a ``Document``, one at a time, in ``discover`` order.
+
+    The generator keeps no reference to a document once the next one is asked for, so a
+    caller that does not keep them holds one document's text at a time. Unreadable files
+    are skipped: ``(source, reason)`` is appended to ``report.skipped`` and a reader's notes
+    to ``report.notes`` as they come (``report.documents`` is left alone); the lists are
+    complete once the generator is exhausted. Files above ``max_file_mb`` megabytes are
+    skipped (None or 0: no limit). Raises ``IngestError``, on the first ``next``, only for a
+    path that does not exist or a broken ``corpus.toml``.
+    """
+    report = report if report is not None else IngestReport([], [], [])
+    pairs = discover(paths, errors=report.skipped)
+    max_bytes = int(max_file_mb * 2**20) if max_file_mb else None
+    # Every corpus.toml first: a broken one fails before any document is handed out.
+    manifests = {r: load_manifest(r) for r in dict.fromkeys(root or base for base, _f in pairs)}
+    for base, f in pairs:
+        r = root or base
+        source = display_name(f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name)
+        try:
+            doc, doc_notes = read_document(
+                f, r, manifests[r], max_bytes=max_bytes, extract_cache=extract_cache, cache_dir=cache_dir
+            )
+        except IngestError as e:
+            report.skipped.append((source, str(e)))
+            continue
+        if not doc.blocks:
+            report.skipped.append((source, "geen tekst gevonden"))
+            continue
+        report.notes.extend((source, n) for n in doc_notes)
+        yield doc
+        del doc  # not held while the next file is read
+
+
 def ingest(
     paths: Iterable[Path],
     root: Path | None = None,
@@ -136,33 +185,15 @@ def ingest(
     extract_cache: bool = True,
     cache_dir: Path | None = None,
 ) -> IngestReport:
-    """Read every supported file under ``paths``; unreadable files are skipped and reported.
+    """Read every supported file under ``paths`` into one report; unreadable files are skipped and reported.
 
-    Files above ``max_file_mb`` megabytes are skipped (None or 0: no limit). The build
-    passes ``Settings.extract_cache`` and ``Settings.cache_dir``. Raises ``IngestError``
+    ``iter_documents`` into a list: every document's text stays in memory (the build streams
+    instead). Files above ``max_file_mb`` megabytes are skipped (None or 0: no limit). The
+    build passes ``Settings.extract_cache`` and ``Settings.cache_dir``. Raises ``IngestError``
     only for a path that does not exist or a broken ``corpus.toml``.
     """
-    skipped: list[tuple[str, str]] = []
-    pairs = discover(paths, errors=skipped)
-    max_bytes = int(max_file_mb * 2**20) if max_file_mb else None
-    manifests: dict[Path, dict[str, dict[str, Any]]] = {}
-    docs: list[Document] = []
-    notes: list[tuple[str, str]] = []
-    for base, f in pairs:
-        r = root or base
-        if r not in manifests:
-            manifests[r] = load_manifest(r)
-        source = display_name(f.relative_to(r).as_posix() if f.is_relative_to(r) else f.name)
-        try:
-            doc, doc_notes = read_document(
-                f, r, manifests[r], max_bytes=max_bytes, extract_cache=extract_cache, cache_dir=cache_dir
-            )
-        except IngestError as e:
-            skipped.append((source, str(e)))
-            continue
-        if not doc.blocks:
-            skipped.append((source, "geen tekst gevonden"))
-            continue
-        docs.append(doc)
-        notes.extend((source, n) for n in doc_notes)
-    return IngestReport(docs, skipped, notes)
+    report = IngestReport([], [], [])
+    report.documents.extend(
+        iter_documents(paths, root, max_file_mb=max_file_mb, extract_cache=extract_cache, cache_dir=cache_dir, report=report)
+    )
+    return report
