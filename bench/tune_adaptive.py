@@ -39,7 +39,7 @@ SETS = {"old": "retrieval.jsonl", "long": "retrieval_long.jsonl", "short": "retr
 BASELINE = dict(adaptive=False)
 OFF = dict(
     adaptive=True, dense_weight_long=0.4, dense_weight_short=0.4, long_boilerplate=False,
-    subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0,
+    subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0, long_min_idf=0.0,
 )
 
 

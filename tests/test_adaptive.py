@@ -20,7 +20,10 @@ LONG = (
     "mensen die uit Oekraïne zijn gevlucht. Kan het college aangeven hoeveel tijdelijke woningen daar zijn "
     "geplaatst? Welke onderwijsvoorzieningen zijn in die wijk beschikbaar voor de kinderen?"
 )
-OFF = dict(adaptive=True, dense_weight_long=0.4, subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0)
+OFF = dict(
+    adaptive=True, dense_weight_long=0.4, subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0,
+    long_min_idf=0.0,
+)
 
 
 @pytest.fixture
@@ -140,3 +143,84 @@ def test_weighted_bm25_equals_plain_bm25_for_integer_weights(retriever: Retrieve
     weighted = sp.weighted_scores({t: float(terms.count(t)) + 1e-12 for t in set(terms)}, None)
     assert plain is not None and weighted is not None
     assert np.allclose(plain, weighted, atol=1e-6)
+
+
+def test_feedback_reuses_the_first_sum_and_ranks_as_the_mixed_query(retriever: Retriever) -> None:
+    """RM3 with the question's own sum kept: the same passages, in the same order, with the
+    same scores (to float32 rounding) as searching the mixed query from scratch."""
+    sp = retriever.index.sparse
+    terms = {t: 1.0 for t in retriever.analyzer.terms("flexwoningen opvang Oekraïense ontheemden wijk")}
+    seen: list[list[int]] = []
+
+    def expand(top: list[tuple[int, float]]) -> dict[str, float]:
+        seen.append([i for i, _ in top])
+        return rm3_expansion([(retriever._passage_terms(i), sc) for i, sc in top], 10)
+
+    got = sp.top_feedback(terms, 8, 3, expand, 0.2)
+    first = sp.top_weighted(terms, 8)
+    assert seen == [[i for i, _ in first[:3]]]  # the feedback passages: the first search's top 3
+    expansion = expand(first[:3])
+    z = sum(terms.values())
+    mixed = {t: 0.8 * w / z for t, w in terms.items()}
+    for t, w in expansion.items():
+        mixed[t] = mixed.get(t, 0.0) + 0.2 * w
+    ref = sp.top_weighted(mixed, 8)
+    assert [i for i, _ in got] == [i for i, _ in ref]
+    assert [s for _, s in got] == pytest.approx([s for _, s in ref], rel=1e-5)
+    # No expansion term: the first ranking as it is.
+    assert sp.top_feedback(terms, 8, 3, lambda top: {}, 0.2) == first
+
+
+def test_long_question_leaves_out_common_terms(retriever: Retriever) -> None:
+    """long_min_idf: a long question's BM25 reads only terms under the idf bar's document
+    share; a question made only of common terms keeps them all."""
+    sp = retriever.index.sparse
+    asked: list[dict[str, float]] = []
+    inner = sp.weighted_scores
+
+    def spy(terms, mask=None):  # type: ignore[no-untyped-def]
+        asked.append(dict(terms))
+        return inner(terms, mask)
+
+    sp.weighted_scores = spy  # type: ignore[method-assign]
+    try:
+        p = retriever.plan(LONG)
+        idfs = sorted({sp.idf(t) for t in p.terms if t in sp})
+        bar = (idfs[0] + idfs[-1]) / 2  # a small index: its own bar between the question's terms
+        common = {t for t in p.terms if sp.idf(t) < bar}
+        assert common and {t for t in p.terms if t in sp} - common  # the question holds both kinds
+        retriever.settings = Settings(prf_weight=0.0, long_min_idf=bar)
+        retriever.sparse_planned(p, 10, None)
+        retriever.settings = Settings(prf_weight=0.0, long_min_idf=0.0)
+        retriever.sparse_planned(p, 10, None)
+        retriever.settings = Settings(prf_weight=0.0, long_min_idf=50.0)  # every term under the bar
+        retriever.sparse_planned(p, 10, None)
+    finally:
+        del sp.weighted_scores
+    assert asked[0] == {t: w for t, w in p.terms.items() if t not in common}
+    assert asked[1] == p.terms and asked[2] == p.terms
+
+
+def test_subquestions_get_no_feedback_of_their_own_by_default(retriever: Retriever) -> None:
+    calls: list[bool] = []
+    inner = retriever.sparse_planned
+
+    def spy(p, n, mask, feedback=True):  # type: ignore[no-untyped-def]
+        calls.append(feedback)
+        return inner(p, n, mask, feedback)
+
+    retriever.sparse_planned = spy  # type: ignore[method-assign]
+    retriever.search([LONG])
+    assert calls == [True, False, False]  # the whole question, then its two sub-questions
+    calls.clear()
+    retriever.settings = Settings(subquestion_prf=True)
+    retriever.search([LONG])
+    assert calls == [True, True, True]
+
+
+def test_long_min_idf_must_not_be_negative() -> None:
+    from sdsearch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="long_min_idf"):
+        Settings(long_min_idf=-1.0).validate()
+    Settings(long_min_idf=0.0).validate()

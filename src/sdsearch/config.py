@@ -81,6 +81,14 @@ class Settings:
     prf_docs: int = 3
     prf_terms: int = 10
     prf_weight: float = 0.2
+    # Sub-questions get RM3 feedback of their own too (off: only the whole question does;
+    # the same quality on the test splits at a third less BM25 work, bench/long_queries.py).
+    subquestion_prf: bool = False
+    # Long questions (and their sub-questions): BM25 skips terms whose idf is below this,
+    # i.e. terms in more than ~12 % of the passages at 2.0 (0: keep every term). They move
+    # the ranking little and hold most of the postings a long question reads
+    # (bench/long_queries.py).
+    long_min_idf: float = 2.0
     # Short queries: correct BM25 terms the index does not hold to a known term one edit away.
     spell_correct: bool = True
     # Abbreviations learned from the indexed text (sdsearch.abbrev): BM25 weight of each term
@@ -218,6 +226,8 @@ class Settings:
                 raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
         if self.parallel_from < 0:
             raise ConfigError("parallel_from moet 0 (nooit) of meer zijn")
+        if self.long_min_idf < 0:
+            raise ConfigError("long_min_idf moet 0 (uit) of meer zijn")
         if self.long_query_words < 1 or self.short_query_words < 0 or self.prf_docs < 0 or self.prf_terms < 0:
             raise ConfigError("long_query_words moet minstens 1 zijn; short_query_words, prf_docs en prf_terms 0 of meer")
 

@@ -385,25 +385,27 @@ class Retriever:
             terms = self._terms_cache[idx] = self.analyzer.terms(self.index.passages[idx].text)
         return terms
 
-    def sparse_planned(self, p: QueryPlan, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        """Top-n passages by BM25 over the plan's weighted terms, with RM3 feedback when on."""
+    def sparse_planned(
+        self, p: QueryPlan, n: int, mask: np.ndarray | None, feedback: bool = True
+    ) -> list[tuple[int, float]]:
+        """Top-n passages by BM25 over the plan's weighted terms, with RM3 feedback when on
+        (and ``feedback``). A long question's common terms (idf under ``long_min_idf``) are
+        left out, unless that would leave no term the index holds."""
         if len(self.index) == 0 or not p.terms or n <= 0:
             return []
         sparse = self.index.sparse
         s = self.settings
-        prf = s.adaptive and s.prf_weight > 0 and s.prf_docs > 0 and p.kind in _PRF_KINDS
-        top = sparse.top_weighted(p.terms, max(n, s.prf_docs) if prf else n, mask)
-        if prf and top:
-            feedback = [(self._passage_terms(i), sc) for i, sc in top[: s.prf_docs]]
-            expansion = rm3_expansion(feedback, s.prf_terms)
-            if expansion:
-                z = sum(p.terms.values())
-                mixed = {t: (1 - s.prf_weight) * w / z for t, w in p.terms.items()}
-                for t, w in expansion.items():
-                    mixed[t] = mixed.get(t, 0.0) + s.prf_weight * w
-                if any(w > 0 and t in sparse for t, w in mixed.items()):
-                    return sparse.top_weighted(mixed, n, mask)
-        return top[:n]
+        terms = p.terms
+        if s.adaptive and p.kind == "long" and s.long_min_idf > 0:
+            rare = {t: w for t, w in terms.items() if sparse.idf(t) >= s.long_min_idf}
+            terms = rare if any(w > 0 and t in sparse for t, w in rare.items()) else terms
+        if not (feedback and s.adaptive and s.prf_weight > 0 and s.prf_docs > 0 and p.kind in _PRF_KINDS):
+            return sparse.top_weighted(terms, n, mask)
+
+        def expand(top: list[tuple[int, float]]) -> dict[str, float]:
+            return rm3_expansion([(self._passage_terms(i), sc) for i, sc in top], s.prf_terms)
+
+        return sparse.top_feedback(terms, n, s.prf_docs, expand, s.prf_weight, mask)
 
     # -- search ------------------------------------------------------------------------
 
@@ -470,7 +472,10 @@ class Retriever:
             for qi, p in enumerate(plans):
                 sparse_lists.append(self.sparse_planned(p, n_cand, mask) if mode in ("sparse", "hybrid") else [])
                 sub_sparse.append(
-                    [self.sparse_planned(replace(self.plan(sq), kind=p.kind), n_cand, mask) for sq in subs[qi]]
+                    [
+                        self.sparse_planned(replace(self.plan(sq), kind=p.kind), n_cand, mask, s.subquestion_prf)
+                        for sq in subs[qi]
+                    ]
                 )
         except BaseException:
             if pending is not None:

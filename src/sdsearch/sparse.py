@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,37 @@ class SparseIndex:
             if found is not None:
                 return found
         return _top(self.weighted_scores(terms, mask), n)
+
+    def top_feedback(
+        self,
+        terms: Mapping[str, float],
+        n: int,
+        n_feedback: int,
+        expand: Callable[[list[tuple[int, float]]], Mapping[str, float]],
+        weight: float,
+        mask: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top ``n`` with pseudo-relevance feedback (RM3): the ``n_feedback`` best passages for
+        ``terms`` go to ``expand``, which gives expansion terms (weights summing to 1); the
+        result ranks by (1 − weight) · Σ w·BM25 / Σ w + weight · Σ e·BM25(expansion).
+
+        The feedback query's score is that linear mix of two sums, so the first sum is kept and
+        only the expansion terms' postings are read again (not the question's own terms a second
+        time). Without expansion terms the first ranking is returned as it is.
+        """
+        base = self.weighted_scores(terms, mask)
+        if base is None or n <= 0:
+            return []
+        top = _top(base, max(n, n_feedback))
+        expansion = expand(top[:n_feedback]) if top else {}
+        extra = self.weighted_scores(expansion, mask) if expansion and weight > 0 else None
+        if extra is None:
+            return top[:n]
+        dt = self._dtype.type
+        base *= dt((1 - weight) / sum(w for w in terms.values() if w > 0))
+        extra *= dt(weight)
+        base += extra
+        return _top(base, n)
 
     def _term_max(self, t: int) -> float:
         """The largest BM25 weight of term ``t`` in any passage (one contiguous read, cached)."""
