@@ -1,7 +1,7 @@
 """Long questions: BM25 work and quality with and without the two cuts of 0.2.3.
 
     python bench/long_queries.py quality                 # bundled corpus, dev then test splits
-    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N]
+    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N] [--defaults-only]
     (either with --out FILE: the markdown table is appended there too)
 
 The cuts (``Settings``): ``subquestion_prf`` off (a sub-question of a long multi-part question
@@ -88,14 +88,15 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def latency(index_dir: str, rounds: int, limit: int, out: str | None) -> None:
+def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False) -> None:
     from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
 
     index = open_index(Path(index_dir))
     enc = load_encoder()
-    retrievers = {label: Retriever(index, enc, Settings(**kw)) for label, kw in CONFIGS.items()}
+    configs = {"this checkout's defaults": {}} if defaults_only else CONFIGS
+    retrievers = {label: Retriever(index, enc, Settings(**kw)) for label, kw in configs.items()}
     sparse = index.sparse
     # BM25 work per question: searches (``Retriever.sparse_planned`` calls: the question, its
     # sub-questions), the postings their full sums read (the feedback pass reads its expansion
@@ -130,7 +131,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None) -> None:
     if limit:
         per = {n: [q for q in qs if q[0] == n][:limit] for n in SETS}
         qs = [q for n in SETS for q in per[n]]
-    labels = list(CONFIGS)
+    labels = list(configs)
     for label in labels:  # warm-up: the first touch of the index pages is not in the numbers
         retrievers[label].search([qs[0][1]], k=10)
     times: dict[tuple[str, str], list[float]] = {}
@@ -150,6 +151,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None) -> None:
         "",
         f"`python bench/long_queries.py latency --index {index_dir} --rounds {rounds}"
         + (f" --limit {limit}" if limit else "")
+        + (" --defaults-only" if defaults_only else "")
         + f"` · hybrid, one query per call, k=10, {os.cpu_count()} cores, vector side beside BM25 "
         + f"from {Settings().parallel_from:,} passages",
         "",
@@ -177,13 +179,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="latency: the first N queries of each set (0: all)")
     ap.add_argument("--out")
+    ap.add_argument("--defaults-only", action="store_true", help="latency: only Settings() as this checkout has them "
+                    "(copied into an older checkout's bench/, it measures that version)")
     args = ap.parse_args()
     if args.what == "quality":
         quality(args.out)
     else:
         if not args.index:
             ap.error("latency needs --index")
-        latency(args.index, args.rounds, args.limit, args.out)
+        latency(args.index, args.rounds, args.limit, args.out, args.defaults_only)
 
 
 if __name__ == "__main__":
