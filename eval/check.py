@@ -30,6 +30,11 @@ cu001.. unanswerable; report only, never tuned on): keys, unique ids, kinds from
 split "test" everywhere, gemeente matching the source, every context (and every
 ``also`` context) verbatim in its source and every answer verbatim in its context.
 Counts per kind and document are printed.
+
+It also checks answers4.jsonl, the calibration set (ids d001.. answerable, du001..
+unanswerable; used only to fit the answerer's confidence calibration and no-answer
+threshold): the same checks as answers3.jsonl, with split "cal" everywhere; it fails below
+110 answerable or 30 unanswerable questions and prints counts per kind and document.
 """
 from __future__ import annotations
 
@@ -372,6 +377,60 @@ if n3_ans < 70:
 if n3_unans < 20:
     err(f"answers3.jsonl: {n3_unans} unanswerable < 20")
 
+# ---- answers4.jsonl (calibration set, split "cal" only) ----
+answers4 = load(HERE / "answers4.jsonl")
+a4_kind: Counter[str] = Counter()
+u4_kind: Counter[str] = Counter()
+a4_doc: Counter[str] = Counter()
+a4_also = 0
+for n, obj in answers4:
+    did = obj.get("id")
+    where = f"answers4.jsonl:{n} ({did})"
+    ids[str(did)] += 1
+    if not isinstance(obj.get("question"), str) or not obj["question"].strip():
+        err(f"{where}: empty question")
+    if obj.get("split") != "cal":
+        err(f"{where}: split must be 'cal' (the whole file is the calibration set)")
+    kind = obj.get("kind")
+    if kind not in KINDS3:
+        err(f"{where}: unknown kind {kind!r}")
+    if obj.get("answer") is None:
+        u4_kind[str(kind)] += 1
+        if set(obj) != U3_KEYS:
+            err(f"{where}: unanswerable keys {sorted(obj)} != {sorted(U3_KEYS)}")
+        if not (isinstance(did, str) and len(did) == 5 and did[:2] == "du" and did[2:].isdigit()):
+            err(f"{where}: unanswerable ids are du001, du002, ...")
+        continue
+    a4_kind[str(kind)] += 1
+    if set(obj) - {"also"} != A3_KEYS:
+        err(f"{where}: keys {sorted(obj)} != {sorted(A3_KEYS)} (+ optional also)")
+    if not (isinstance(did, str) and len(did) == 4 and did[0] == "d" and did[1:].isdigit()):
+        err(f"{where}: answerable ids are d001, d002, ...")
+    src = obj.get("source")
+    a4_doc[str(src)] += 1
+    if isinstance(src, str) and obj.get("gemeente") != gemeente_of(src).capitalize():
+        err(f"{where}: gemeente {obj.get('gemeente')!r} does not match source {src!r}")
+    check_answer_in(where, src, obj.get("answer"), obj.get("context"))
+    if "also" in obj:
+        also_ = obj["also"]
+        if not isinstance(also_, list) or not also_:
+            err(f"{where}: 'also' must be a non-empty list")
+            continue
+        a4_also += 1
+        for j, a in enumerate(also_):
+            w = f"{where} also[{j}]"
+            if not isinstance(a, dict) or set(a) != {"source", "answer", "context"}:
+                err(f"{w}: must be an object with keys source, answer, context")
+                continue
+            if (a["source"], a["context"]) == (src, obj.get("context")):
+                err(f"{w}: repeats the main context")
+            check_answer_in(w, a["source"], a["answer"], a["context"])
+n4_ans, n4_unans = sum(a4_kind.values()), sum(u4_kind.values())
+if n4_ans < 110:
+    err(f"answers4.jsonl: {n4_ans} answerable < 110")
+if n4_unans < 30:
+    err(f"answers4.jsonl: {n4_unans} unanswerable < 30")
+
 for i, c in ids.items():
     if c > 1:
         err(f"id {i!r} used {c} times")
@@ -404,6 +463,13 @@ print("  unanswerable kinds:", ", ".join(f"{k}={u3_kind[k]}" for k in sorted(KIN
 print("  answerable per document:")
 for s_ in sorted(texts):
     print(f"    {a3_doc[s_]:4d}  {s_}")
+
+print(f"answers4.jsonl: {n4_ans} answerable ({a4_also} with 'also'), {n4_unans} unanswerable, all split=cal")
+print("  answerable kinds:", ", ".join(f"{k}={a4_kind[k]}" for k in sorted(KINDS3)))
+print("  unanswerable kinds:", ", ".join(f"{k}={u4_kind[k]}" for k in sorted(KINDS3) if u4_kind[k]))
+print("  answerable per document:")
+for s_ in sorted(texts):
+    print(f"    {a4_doc[s_]:4d}  {s_}")
 
 if len(retrieval) < 90:
     err(f"retrieval.jsonl: {len(retrieval)} queries < 90")
