@@ -1,7 +1,9 @@
 """The streamed build (issue #15): passages go to the new generation's ``passages.jsonl`` as
 they are chunked, the FAISS index is written and freed before BM25, BM25 reads the passages
 back from the file. The generation must be the one the list-based path writes, byte for byte,
-and a build that fails or is killed mid-stream must leave the previous index usable."""
+and a build that fails or is killed mid-stream must leave the previous index usable. Documents
+are read one at a time too (``build.read_stream``): when the next file is read, no earlier
+``Document`` is alive."""
 
 from __future__ import annotations
 
