@@ -101,7 +101,7 @@ def test_select_split_keeps_one_split_and_refuses_sets_without_one() -> None:
     assert select_split(items, None) == items and select_split(items, "all") == items
     with pytest.raises(EvalError, match="geen veld 'split'"):
         select_split([{"id": "a"}], "dev")
-    with pytest.raises(EvalError, match="dev, test of all"):
+    with pytest.raises(EvalError, match="dev, test, cal of all"):
         select_split(items, "train")
 
 

@@ -494,7 +494,7 @@ def _print_eval(f: Path, rep: Any, misses: int) -> None:
 @cli.command("eval", options_metavar="[OPTIES]")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path), metavar="[SET.jsonl]...")
 @click.option("--mode", type=click.Choice(["dense", "sparse", "hybrid"]), default=None, help="Zoekmethode (standaard hybrid).")
-@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True, help="Alleen dit deel van sets met een dev/test-splitsing.")
+@click.option("--split", type=click.Choice(["dev", "test", "cal", "all"]), default="all", show_default=True, help="Alleen dit deel van sets met een dev/test/cal-splitsing.")
 @click.option("--json", "json_out", is_flag=True, help="Het volledige rapport als JSON.")
 @click.option("--run", "run_file", type=click.Path(path_type=Path), default=None, metavar="BESTAND", help="Schrijf een TREC-runbestand.")
 @click.option("--misses", type=_Count(0, 10_000), metavar="N", default=15, show_default=True, help="Toon zoveel gemiste vragen.")

@@ -91,11 +91,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return items
 
 
-SPLITS = ("dev", "test")
+# "cal": questions only the answerer's confidence is fitted on (eval/answers4.jsonl).
+SPLITS = ("dev", "test", "cal")
 
 
 def select_split(items: list[dict[str, Any]], split: str | None) -> list[dict[str, Any]]:
-    """The items of one split (``"dev"``/``"test"``); ``None`` or ``"all"`` keeps every item.
+    """The items of one split (``"dev"``/``"test"``/``"cal"``); ``None`` or ``"all"`` keeps every item.
 
     Asking for a split of a set whose items carry no ``split`` field is an error, not an
     empty set, so a typo cannot pass for a score.
@@ -103,7 +104,7 @@ def select_split(items: list[dict[str, Any]], split: str | None) -> list[dict[st
     if split in (None, "all"):
         return items
     if split not in SPLITS:
-        raise EvalError(f"split moet dev, test of all zijn, niet {split!r}")
+        raise EvalError(f"split moet dev, test, cal of all zijn, niet {split!r}")
     if not any("split" in it for it in items):
         raise EvalError(f"split={split!r} gevraagd, maar de vragen hebben geen veld 'split'")
     return [it for it in items if it.get("split") == split]
