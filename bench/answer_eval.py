@@ -3,9 +3,10 @@
 
     python bench/answer_eval.py [--index DIR] [--corpus DIR] [--out bench/results/answer_eval.md]
 
-Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and its
-calibration were fitted on the old set and the dev split only (bench/answer_calibrate.py);
-the test split is read here, for measuring.
+Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and the
+answerable head were fitted on the old set and the dev split only (bench/answer_calibrate.py),
+the zekerheid on eval/answers4.jsonl (split cal, bench/answer_recalibrate.py); answers2's test
+split and eval/answers3.jsonl are read here, for measuring.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def main() -> None:
     if fresh_path.exists():  # written after 0.2.1 by another hand, never tuned on: report only
         fresh = run_eval(r, fresh_path, Path(args.corpus))
         out.append(line("eval/answers3.jsonl (fresh, held out)", fresh.answers))
+    cal_path = Path(args.eval_dir) / "answers4.jsonl"
+    if cal_path.exists():  # the zekerheid (only) is fitted on it: bench/answer_recalibrate.py
+        cal = run_eval(r, cal_path, Path(args.corpus))
+        out.append(line("eval/answers4.jsonl (cal: the zekerheid is fitted on it)", cal.answers))
     dev, test = new.answers_by_split["dev"], new.answers_by_split["test"]
     out.append("")
     out.append(

@@ -11,12 +11,15 @@ the rules were shaped on, and were too sure on new ones (answers2 test: zekerhei
 
 This script leaves the scorer as it is (``WEIGHTS``, every rule) and fits only what turns its
 signals into numbers people read, on eval/answers4.jsonl (split "cal"): questions written by
-another hand after the rules were frozen, used for nothing else.
+another hand after the rules were frozen, used for nothing else. The zekerheid is fitted two
+ways and the one with the lower cross-fitted log-loss on cal is printed: every weight refitted,
+or the dev-fitted head (``DEV_CALIBRATION``) kept and its logit rescaled, z → a·z + b (Platt
+scaling; 0.2.3 uses this: ``CALIBRATION = DEV_CALIBRATION.rescaled(a, b)``).
 
 1. Every cal question is answered by the current scorer (``score_sentences`` with ``WEIGHTS``,
    the retriever over the bundled corpus) and judged by the eval's own judge; the decision's
    signals (``Calibration.signals``) are kept.
-2. Two logistic heads, each weight held to its signal's direction (``answer_calibrate.SIGNS``):
+2. Two logistic heads refitted, each weight held to its signal's direction (``answer_calibrate.SIGNS``):
    P(the answer is right) — the zekerheid shown — and P(the reports answer the question). The
    regularisation C of each is the one with the lowest cross-fitted (K-fold) log-loss on cal.
 3. The threshold on P(answerable): the value, on the cross-fitted probabilities, that makes the
@@ -46,7 +49,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from answer_calibrate import FEATURES, SIGNAL_NAMES, decision_rows, extract, fit_calibration, probs  # noqa: E402
 
-from sdsearch.answer.decide import ANSWERABLE, CALIBRATION  # noqa: E402
+from sdsearch.answer.decide import ANSWERABLE, DEV_CALIBRATION  # noqa: E402
 from sdsearch.answer.scoring import WEIGHTS  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
 from sdsearch.evaluate import SpanLocator, read_jsonl, select_split  # noqa: E402
@@ -95,6 +98,14 @@ def choose_threshold(right: np.ndarray, answerable: np.ndarray, p_ans: np.ndarra
     return float(best[len(best) // 2])
 
 
+def platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) of P(right) = σ(a·z + b), a logistic regression on the logit ``z`` (C=1)."""
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1.0).fit(z[:, None], y)
+    return float(lr.coef_[0][0]), float(lr.intercept_[0])
+
+
 def report(title: str, right: np.ndarray, answerable: np.ndarray, p_right: np.ndarray, p_ans: np.ndarray, t: float) -> None:
     """Reliability of the zekerheid shown, and the no-answer decision at ``t``, on cal."""
     o = outcome(right, answerable, p_ans, t)
@@ -135,14 +146,14 @@ def main() -> None:
     answerable = np.array([d.answerable for d in data])
     print(f"{len(data)} cal questions ({answerable.sum()} answerable): the current scorer's answer is right "
           f"for {right[answerable].mean():.3f} of the answerable ones")
-    # The constants in the source now, on the same questions (they were fitted on dev, not on
-    # these): what a person would read today.
+    # The heads fitted on dev (bench/answer_calibrate.py), on the same questions (not fitted on
+    # these): what a person read in 0.2.2.
     before = {}
-    for name, cal in (("right", CALIBRATION), ("answerable", ANSWERABLE)):
+    for name, cal in (("right", DEV_CALIBRATION), ("answerable", ANSWERABLE)):
         coef_now = np.array([getattr(cal, n) for n in SIGNAL_NAMES])
         before[name] = probs(F, cal.intercept, coef_now)
     t_now = Settings().answer_threshold
-    report("the constants in the source now", right, answerable, before["right"], before["answerable"], t_now)
+    report("the heads fitted on dev (0.2.2's zekerheid)", right, answerable, before["right"], before["answerable"], t_now)
     fold = folds_of(len(data), args.folds)
     heads = {}
     for name, target in (("right", right), ("answerable", answerable.astype(float))):
@@ -150,10 +161,26 @@ def main() -> None:
         C = min(losses, key=losses.get)
         print(f"{name}: cross-fitted log-loss by C " + "  ".join(f"{c:g} {v:.4f}" for c, v in losses.items()) + f"  → C={C:g}")
         heads[name] = (fit_calibration(F, target, C, DROPS[name]), cross_fit(F, target, fold, C, DROPS[name]))
+    # The zekerheid two ways: every weight refitted on cal (above), or the dev-fitted head kept
+    # and only its logit rescaled, z → a·z + b (Platt scaling: two numbers, so far less to
+    # overfit on 165 questions; the order of the answers by zekerheid stays the dev head's).
+    z = DEV_CALIBRATION.intercept + F @ np.array([getattr(DEV_CALIBRATION, n) for n in SIGNAL_NAMES])
+    p_scaled = np.zeros(len(z))
+    for k in np.unique(fold):
+        a_k, b_k = platt(z[fold != k], right[fold != k])
+        p_scaled[fold == k] = probs(z[fold == k, None], b_k, np.array([a_k]))
+    a, b0 = platt(z, right)
+    scaled = (DEV_CALIBRATION.intercept * a + b0, np.array([getattr(DEV_CALIBRATION, n) for n in SIGNAL_NAMES]) * a)
+    loss_refit, loss_scaled = logloss(heads["right"][1], right), logloss(p_scaled, right)
+    print(f"zekerheid: cross-fitted log-loss on cal: every weight refitted {loss_refit:.4f}, "
+          f"the dev head rescaled (a={a:.3f}, b={b0:.3f}) {loss_scaled:.4f}"
+          f"  → {'rescaled' if loss_scaled <= loss_refit else 'refitted'}")
+    if loss_scaled <= loss_refit:
+        heads["right"] = (scaled, p_scaled)
     (b, coef), p_right = heads["right"]
     (ba, coefa), p_ans = heads["answerable"]
     t = choose_threshold(right, answerable, p_ans)
-    report("refitted on cal (cross-fitted: each question's numbers from heads fitted without it)",
+    report("fitted on cal (cross-fitted: each question's numbers from heads fitted without it)",
            right, answerable, p_right, p_ans, t)
     print("answer when P(answerable) ≥ t (cross-fitted, cal):")
     for tt in sorted({0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, t}):
@@ -161,7 +188,10 @@ def main() -> None:
         print(f"  t {tt:.2f}: accuracy {o['acc']:.3f}  no-answer P {o['na_p']:.3f} R {o['na_r']:.3f}  right outcomes {o['ok']:.0f}"
               + ("  ← chosen" if tt == t else ""))
     lit = ", ".join
-    print("\nCALIBRATION = Calibration(intercept=" + f"{b:.3f}, " + lit(f"{n}={v:.3f}" for n, v in zip(SIGNAL_NAMES, coef, strict=True)) + ")")
+    if loss_scaled <= loss_refit:
+        print(f"\nCALIBRATION = DEV_CALIBRATION.rescaled({a:.3f}, {b0:.3f})")
+    else:
+        print("\nCALIBRATION = Calibration(intercept=" + f"{b:.3f}, " + lit(f"{n}={v:.3f}" for n, v in zip(SIGNAL_NAMES, coef, strict=True)) + ")")
     print("ANSWERABLE = Calibration(intercept=" + f"{ba:.3f}, " + lit(f"{n}={v:.3f}" for n, v in zip(SIGNAL_NAMES, coefa, strict=True)) + ")")
     print(f"answer_threshold = {t:.2f}")
     if args.out:

@@ -481,3 +481,25 @@ def test_answer_per_gemeente_asks_each_gemeente_its_own_reports(small_index: Pat
     assert list(only) == ["Velsen"]
     declined = answer_per_gemeente(r, "beschermd wonen", k=3, threshold=1.01)
     assert all(not a.answered for a in declined.values())  # "geen antwoord in de rapporten van X"
+
+
+def test_rescaled_calibration_keeps_the_order_and_moves_the_level() -> None:
+    """The zekerheid is the dev-fitted head with its logit rescaled (Platt, fitted on the cal set)."""
+    from sdsearch.answer.decide import CALIBRATION, DEV_CALIBRATION, Calibration
+
+    base = Calibration()
+    scaled = base.rescaled(0.5, 0.2)
+    signals = [
+        {"p_top": 0.9, "cover": 1.0, "hard_missing": 0.0},
+        {"p_top": 0.5, "cover": 0.6, "hard_missing": 0.0},
+        {"p_top": 0.0, "cover": 0.3, "hard_missing": 1.0},
+    ]
+    before = [base.probability(s) for s in signals]
+    after = [scaled.probability(s) for s in signals]
+    assert sorted(range(3), key=before.__getitem__) == sorted(range(3), key=after.__getitem__)
+    import math
+
+    for p0, p1 in zip(before, after, strict=True):
+        z0 = math.log(p0 / (1 - p0))
+        assert math.log(p1 / (1 - p1)) == pytest.approx(0.5 * z0 + 0.2)
+    assert CALIBRATION == DEV_CALIBRATION.rescaled(0.507, 0.143)
