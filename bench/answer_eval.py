@@ -12,6 +12,7 @@ split and eval/answers3.jsonl are read here, for measuring.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,12 @@ def reliability(name: str, rows: list[dict]) -> list[str]:
     if hi:
         right = sum(bool(row.get("correct")) for row in hi) / len(hi)
         out += ["", f"Answers shown with zekerheid ≥ 0.8 on {name}: {len(hi)}, right {right:.3f}."]
+    # Proper scores of the zekerheid over every question (its answer right or not): lower is better.
+    p = [min(max(float(row["confidence"]), 1e-4), 1 - 1e-4) for row in rows]
+    y = [1.0 if row["candidate_correct"] else 0.0 for row in rows]
+    brier = sum((a - b) ** 2 for a, b in zip(p, y, strict=True)) / len(rows)
+    loss = -sum(b * math.log(a) + (1 - b) * math.log(1 - a) for a, b in zip(p, y, strict=True)) / len(rows)
+    out.append(f"Zekerheid over all {len(rows)} questions: Brier {brier:.4f}, log-loss {loss:.4f}.")
     return out
 
 
