@@ -161,7 +161,7 @@ def main() -> None:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="error")
         distributed._quiet_ray_data(ray)
         t = time.perf_counter()
-        _rep, ray_passages = distributed.read_and_chunk(ray, [tmp / "corpus"], s)
+        _rep, _docs, ray_passages = distributed.read_and_chunk(ray, [tmp / "corpus"], s)
         t_ray_read = time.perf_counter() - t
         factory = distributed.default_encoder_factory(s, threads=1)
 
@@ -271,7 +271,8 @@ def main() -> None:
         say()
         say(
             "Not in these numbers, and the same for either route, because they stay in the driver: reading and "
-            "chunking (on Ray tasks, but the driver collects every document), the cross-document collapse of "
+            "chunking (on Ray tasks; the driver takes each file's passages and manifest fields as the tasks finish, "
+            "not the documents' text), the cross-document collapse of "
             "identical passages, the embedding plan, the HNSW vector index (bench/results/scale.md: ~460 s per 1M "
             "vectors on 2 busy cores, so hours for 12M on one machine), BM25 and the write. At 12M passages the "
             "driver holds ~18 GB of float32 vectors plus the passage texts: plan a driver with ≥ 64 GB."

@@ -12,13 +12,16 @@ What runs where:
 
 * driver (this process): the index lock, discovery of the files (``ingest.discover``) and
   their ``corpus.toml``, the cross-document collapse of identical passages
-  (``build.write_passages``, which writes them into the new generation as it goes), the
+  (``build.write_passages``, which writes them into the new generation as they come from the
+  tasks, in file order: ``read_and_chunk_stream``), a ``build.DocInfo`` per document for the
+  manifest (never a document's text, blocks or pages), the
   embedding plan (``build.plan_written``: vectors of unchanged text are copied from the live
   index), the vector index, BM25 and manifest (``build.assemble``) and the atomic swap
   (``store.write_index``);
-* Ray tasks (Ray Data ``map``): reading one file (``ingest.ingest`` of that file, so skip
-  reasons and notes are the local build's) and chunking its document
-  (``chunk.chunk_document``);
+* Ray tasks (Ray Data ``map``): reading one file (``ingest.iter_documents`` of that file, so
+  skip reasons and notes are the local build's) and chunking its document
+  (``chunk.chunk_document``); a task hands back the document's ``DocInfo`` and passages, the
+  file's skip reasons and notes, not the ``Document``;
 * Ray actors (Ray Data ``map_batches`` with a class): the encoder, loaded once per actor
   (one thread and one CPU each by default), fed batches of exactly the texts the local
   build passes to one ``encode_passages`` call (``build.EMBED_BATCH``, in plan order), so
@@ -26,11 +29,17 @@ What runs where:
 
 The local build collapses the passages of ``chunk_document`` of each document in order
 (``build.write_passages``); the Ray build hands it the same passages in the same order, so
-the passages, their ids and ``also_at`` are the local build's. An actor that dies is restarted
-and its batch retried (``retries`` times); past that, or for any other failure on the
-cluster, the build stops with one ``BuildError`` line and the previous index stays live:
-the new generation's passages and vectors go into its temporary folder, which is removed,
-and nothing is swapped in before every vector is in.
+the passages, their ids and ``also_at`` are the local build's. The read dataset keeps its
+blocks' order (Ray Data's ``preserve_order``) and the driver takes each file's result as it
+comes, in file order (one that comes early waits for those before it), so the driver holds
+the results of the files not yet written, not the passages of the whole corpus, and no
+document's text: at national scale (tens of thousands of 250-page reports) that was several
+GB.
+
+An actor that dies is restarted and its batch retried (``retries`` times); past that, or for
+any other failure on the cluster, the build stops with one ``BuildError`` line and the
+previous index stays live: the new generation's passages and vectors go into its temporary
+folder, which is removed, and nothing is swapped in before every vector is in.
 
 The corpus folders and sdsearch itself (same version, with its dependencies) must be
 present on every node at the same paths; joining a cluster checks the version first.
@@ -45,7 +54,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -55,11 +64,11 @@ import numpy as np
 
 from . import __version__
 from . import build as _build
-from .build import BuildReport
+from .build import BuildReport, DocInfo
 from .chunk import ChunkSettings, chunk_document, dedupe
 from .config import Settings, default_corpus, default_index
 from .errors import BuildError, IngestError, SdsearchError
-from .ingest import IngestReport, discover, display_name, ingest, load_manifest
+from .ingest import IngestReport, discover, display_name, iter_documents, load_manifest
 from .models import Encoder, load_encoder
 from .store import BuildLock, new_generation, remove_leftovers, write_index
 from .types import Passage
@@ -216,83 +225,166 @@ def _failed(stage: str, e: BaseException, retries: int) -> BuildError:
 
 # --- reading and chunking: Ray tasks ---------------------------------------------------------
 
+# A file's documents as a Ray task hands them back: each one's manifest record and passages
+# (before the cross-document collapse); with the file's skip reasons and notes beside them.
+FileDocs = list[tuple[DocInfo, list[Passage]]]
+
 
 def _read_and_chunk(row: dict[str, Any], max_file_mb: float | None, extract_cache: bool, chunking: ChunkSettings) -> dict[str, Any]:
-    """One file → its ``IngestReport`` and passages (before the cross-document collapse), pickled."""
+    """One file → its documents' ``DocInfo`` and passages, skip reasons and notes, pickled.
+
+    Not the ``Document``: its text, blocks and pages stay in the task (``ingest.iter_documents``
+    of that file, so skip reasons and notes are the local build's).
+    """
     root = Path(os.fsdecode(row["root"]))
     f = Path(os.fsdecode(row["path"]))
     if not os.path.lexists(f):
         import socket
 
         return {"i": row["i"], "payload": pickle.dumps(("missing", socket.gethostname()))}
-    rep = ingest([f], root=root, max_file_mb=max_file_mb, extract_cache=extract_cache)
-    passages = [p for d in rep.documents for p in chunk_document(d, chunking)]
-    return {"i": row["i"], "payload": pickle.dumps(("ok", rep, passages), protocol=pickle.HIGHEST_PROTOCOL)}
+    rep = IngestReport([], [], [])
+    read = iter_documents([f], root=root, max_file_mb=max_file_mb, extract_cache=extract_cache, report=rep)
+    docs = [(DocInfo.of(d), chunk_document(d, chunking)) for d in read]
+    result = ("ok", docs, rep.skipped, rep.notes)
+    return {"i": row["i"], "payload": pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
-def read_and_chunk(
-    ray: Any, roots: Sequence[Path], s: Settings, retries: int = RETRIES, collapse: bool = True
-) -> tuple[IngestReport, list[Passage]]:
-    """``build.read`` + ``build.chunk_documents`` with each file read and chunked in a Ray task.
+def _results_in_order(
+    ray: Any, pairs: Sequence[tuple[Path, Path]], s: Settings, retries: int
+) -> Generator[tuple, None, None]:
+    """Each file's unpickled task result, in file order, as the Ray tasks finish.
 
-    Same documents in the same order, same skip reasons and notes, same passages.
-    ``collapse=False``: identical passages not yet collapsed (``build.chunk_stream``'s list,
-    for ``build.write_passages``).
+    The dataset keeps its blocks' order (``preserve_order``); a result that still comes early
+    waits here (as bytes) for the ones before it. A failure on the cluster is one ``BuildError``.
     """
-    skipped: list[tuple[str, str]] = []
+    if not pairs:
+        return
+    rows = [{"i": i, "root": os.fsencode(base), "path": os.fsencode(f)} for i, (base, f) in enumerate(pairs)]
+    blocks = max(1, min(len(rows), READ_BLOCKS_PER_CPU * cluster_cpus(ray)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # max_retries: see embed_on_ray
+        ds = ray.data.from_items(rows, override_num_blocks=blocks).map(
+            _read_and_chunk,
+            fn_kwargs={
+                "max_file_mb": s.max_file_mb if s.max_file_mb > 0 else None,
+                "extract_cache": s.extract_cache,
+                "chunking": _build.chunk_settings(s),
+            },
+            num_cpus=1,
+            # A reader that kills its process (a crashing PDF library, memory) is retried this
+            # often, not for ever as Ray Data would.
+            max_retries=retries,
+        )
+    ds.context.execution_options.preserve_order = True  # this dataset's own copy of the context
+    del rows
+    waiting: dict[int, bytes] = {}
+    done = 0  # results of files [0, done) handed out
     try:
-        pairs = discover(roots, errors=skipped)  # sorted; raises for a path that does not exist
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            for i, payload in zip(batch["i"].tolist(), batch["payload"], strict=True):
+                waiting[i] = payload
+            del batch
+            while done in waiting:
+                payload = waiting.pop(done)
+                done += 1
+                yield pickle.loads(payload)
+                del payload
+    except SdsearchError:
+        raise
+    except Exception as e:
+        raise _failed("lezen", e, retries) from None
+    if done < len(pairs):
+        f = pairs[done][1]
+        raise BuildError(f"lezen op Ray mislukt: geen resultaat voor {display_name(str(f))}; de vorige index blijft in gebruik")
+
+
+def _files(
+    ray: Any, pairs: Sequence[tuple[Path, Path]], s: Settings, retries: int, report: IngestReport
+) -> Generator[FileDocs, None, None]:
+    """Each file's documents (``DocInfo`` and passages), in file order; its skip reasons and
+    notes go into ``report`` as they come."""
+    results = _results_in_order(ray, pairs, s, retries)
+    try:
+        for (base, f), res in zip(pairs, results, strict=False):  # fewer results: said when ``results`` ends
+            if res[0] == "missing":
+                if os.path.lexists(f):
+                    raise BuildError(
+                        f"{display_name(str(f))} is niet zichtbaar op Ray-node {res[1]}; de corpusmap moet op elke node op hetzelfde pad staan"
+                    )
+                source = display_name(f.relative_to(base).as_posix() if f.is_relative_to(base) else f.name)
+                report.skipped.append((source, "bestand verdwenen"))
+                continue
+            _ok, docs, skipped, notes = res
+            del res
+            report.skipped.extend(skipped)
+            report.notes.extend(notes)
+            yield docs
+            del docs  # not held while the next file's result is read
+        next(results, None)  # past the last file: a missing result is said there
+    finally:
+        results.close()  # a build that stops early lets go of the Ray iterator now
+
+
+def _passages(
+    first: FileDocs, files: Generator[FileDocs, None, None], record: list[DocInfo]
+) -> Generator[Passage, None, None]:
+    try:
+        docs: FileDocs | None = first
+        del first  # let go like the others
+        while docs is not None:
+            for info, passages in docs:
+                record.append(info)  # before its passages, as ``build.chunk_stream`` does
+                yield from passages
+            docs = None  # not held while the next file's result is read
+            docs = next(files, None)
+    finally:
+        files.close()
+
+
+def read_and_chunk_stream(
+    ray: Any, roots: Sequence[Path], s: Settings, retries: int = RETRIES, record: list[DocInfo] | None = None
+) -> tuple[IngestReport, Generator[Passage, None, None]]:
+    """``build.read_stream`` + ``build.chunk_stream`` with each file read and chunked in a Ray task.
+
+    Returns the report (its ``skipped`` and ``notes`` complete once the passages are exhausted,
+    its ``documents`` left empty, as ``build.read_stream``'s) and every document's passages in
+    file order, before identical ones are collapsed, as the tasks finish: the driver holds the
+    results of the files not yet consumed, never a ``Document``. ``record``: each document's
+    ``DocInfo`` is appended to it before its passages come (``build.write_passages``'s ``docs``).
+
+    Results are read up to the first document before this returns, so a corpus with nothing
+    readable fails here with ``build.check_readable``'s ``BuildError``; so does a broken
+    ``corpus.toml`` or a missing path. Close the generator when stopping early.
+    """
+    report = IngestReport([], [], [])
+    try:
+        pairs = discover(roots, errors=report.skipped)  # sorted; raises for a path that does not exist
         for base in dict.fromkeys(base for base, _f in pairs):
             load_manifest(base)  # a broken corpus.toml fails here, as in the local build
     except IngestError as e:
         raise BuildError(str(e)) from None
-    results: dict[int, tuple] = {}
-    if pairs:
-        rows = [{"i": i, "root": os.fsencode(base), "path": os.fsencode(f)} for i, (base, f) in enumerate(pairs)]
-        blocks = max(1, min(len(rows), READ_BLOCKS_PER_CPU * cluster_cpus(ray)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # max_retries: see embed_on_ray
-            ds = ray.data.from_items(rows, override_num_blocks=blocks).map(
-                _read_and_chunk,
-                fn_kwargs={
-                    "max_file_mb": s.max_file_mb if s.max_file_mb > 0 else None,
-                    "extract_cache": s.extract_cache,
-                    "chunking": _build.chunk_settings(s),
-                },
-                num_cpus=1,
-                # A reader that kills its process (a crashing PDF library, memory) is retried this
-                # often, not for ever as Ray Data would.
-                max_retries=retries,
-            )
-        try:
-            for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                for i, payload in zip(batch["i"].tolist(), batch["payload"], strict=True):
-                    results[i] = pickle.loads(payload)
-        except SdsearchError:
-            raise
-        except Exception as e:
-            raise _failed("lezen", e, retries) from None
-    docs, notes, chunks = [], [], []
-    for i, (base, f) in enumerate(pairs):
-        res = results.get(i)
-        if res is None:
-            raise BuildError(f"lezen op Ray mislukt: geen resultaat voor {display_name(str(f))}; de vorige index blijft in gebruik")
-        if res[0] == "missing":
-            if os.path.lexists(f):
-                raise BuildError(
-                    f"{display_name(str(f))} is niet zichtbaar op Ray-node {res[1]}; de corpusmap moet op elke node op hetzelfde pad staan"
-                )
-            source = display_name(f.relative_to(base).as_posix() if f.is_relative_to(base) else f.name)
-            skipped.append((source, "bestand verdwenen"))
-            continue
-        _ok, rep, passages = res
-        docs += rep.documents
-        skipped += rep.skipped
-        notes += rep.notes
-        chunks += passages
-    report = IngestReport(docs, skipped, notes)
-    _build.check_readable(report, roots)  # nothing readable: the local build's one line, naming why
-    return report, dedupe(chunks) if collapse else chunks
+    files = _files(ray, pairs, s, retries, report)
+    first = next(filter(None, files), [])  # up to the first file with a document
+    if not first:
+        files.close()
+        _build.check_readable(report, roots)  # nothing readable: the local build's one line, naming why
+    return report, _passages(first, files, record if record is not None else [])
+
+
+def read_and_chunk(
+    ray: Any, roots: Sequence[Path], s: Settings, retries: int = RETRIES, collapse: bool = True
+) -> tuple[IngestReport, list[DocInfo], list[Passage]]:
+    """``read_and_chunk_stream`` into lists: the report (``documents`` left empty), each
+    document's ``DocInfo`` (its manifest fields, not its text) and the passages.
+
+    Same documents in the same order, same skip reasons and notes, same passages as
+    ``build.read`` + ``build.chunk_documents``. ``collapse=False``: identical passages not yet
+    collapsed (``build.chunk_stream``'s list, for ``build.write_passages``).
+    """
+    docs: list[DocInfo] = []
+    report, stream = read_and_chunk_stream(ray, roots, s, retries, record=docs)
+    chunks = list(stream)
+    return report, docs, dedupe(chunks) if collapse else chunks
 
 
 # --- embedding: Ray actors that hold the encoder ---------------------------------------------
@@ -432,14 +524,18 @@ def build_index_ray(
         tmp = None
         try:
             with ray_cluster(address, num_cpus) as ray:
-                report, chunks = read_and_chunk(ray, roots, s, retries, collapse=False)
+                docs: list[DocInfo] = []  # filled as the files' results come in, in file order
+                report, chunks = read_and_chunk_stream(ray, roots, s, retries, record=docs)
                 try:
-                    fingerprint = _build.corpus_fingerprint(roots)
-                except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
-                    fingerprint = ""
-                tmp = new_generation(index_dir)  # written as locally: passages, vectors, FAISS, BM25
-                passages = _build.write_passages(chunks, tmp, report.documents, enc, s)
-                del chunks
+                    try:
+                        fingerprint = _build.corpus_fingerprint(roots)
+                    except (UnicodeEncodeError, OSError):  # a file name that is not UTF-8 (skipped) or a file that vanished
+                        fingerprint = ""
+                    tmp = new_generation(index_dir)  # written as locally: passages, vectors, FAISS, BM25
+                    # Collapsed and written as the results come: no list of all passages, no Document.
+                    passages = _build.write_passages(chunks, tmp, docs, enc, s)
+                finally:
+                    chunks.close()  # a build that stops early lets go of the Ray read before the cluster stops
                 plan = _build.plan_written(passages, enc, index_dir, s, tmp)
                 n_actors = actors or max(1, int(cluster_cpus(ray) // max(1, threads_per_actor)))
                 n_actors = max(1, min(n_actors, -(-len(plan.todo) // _build.EMBED_BATCH) or 1))
@@ -452,7 +548,7 @@ def build_index_ray(
             if len(plan.todo):
                 log.info("Ray: %d passages ingebed door %d actors in %.1f s", len(plan.todo), n_actors, embed_seconds)
             # The cluster is stopped (or left to its owner); the index is assembled and swapped here, as locally.
-            data = _build.assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp)
+            data = _build.assemble(roots, report, passages, plan, enc, s, fingerprint=fingerprint, tmp=tmp, docs=docs)
         except BaseException:
             if tmp is not None:
                 import shutil
@@ -460,7 +556,7 @@ def build_index_ray(
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
         write_index(index_dir, data, tmp)
-    return _build.summarize(index_dir, report, passages, plan, t0, embed_seconds)
+    return _build.summarize(index_dir, report, passages, plan, t0, embed_seconds, docs=docs)
 
 
 __all__ = [
@@ -473,5 +569,6 @@ __all__ = [
     "embed_on_ray",
     "ray_cluster",
     "read_and_chunk",
+    "read_and_chunk_stream",
 ]
 
