@@ -35,6 +35,15 @@ It also checks answers4.jsonl, the calibration set (ids d001.. answerable, du001
 unanswerable; used only to fit the answerer's confidence calibration and no-answer
 threshold): the same checks as answers3.jsonl, with split "cal" everywhere; it fails below
 110 answerable or 30 unanswerable questions and prints counts per kind and document.
+It also checks retrieval_paraphrase.jsonl (ids P001.., long formal questions written in other
+words than their answer): keys id, query, relevant, tags, split; ids P### and unique; spans
+verbatim and 30-250 characters; 30-80 words per query; split equal to the fixed split rule;
+tags from PARA_TAGS (paraphrase-strict on every line, multi-part exactly when the query has 2+
+question marks, a gemeente name exactly when the query names that gemeente); and the
+no-shared-content-word rule: no word of 4+ letters outside a small function-word list
+(PARA_STOP) and the gemeente names may share its crude stem (para_stem: ge- prefix and
+common endings stripped) with a word of the relevant spans.  Counts per split and document
+are printed.
 """
 from __future__ import annotations
 
@@ -431,6 +440,123 @@ if n4_ans < 110:
 if n4_unans < 30:
     err(f"answers4.jsonl: {n4_unans} unanswerable < 30")
 
+# ---- retrieval_paraphrase.jsonl (long questions in other words) ----
+import re as _re
+
+PARA_TAGS = {"paraphrase-strict", "multi-part", *GEMEENTEN}
+PARA_EXEMPT = {"maassluis", "vlaardingen", "velsen", "vlaardingers"}
+PARA_STOP = set("""aan aldus alle allen alles als alsmede ander andere anders bent beide beiden bij binnen
+daar daarbij daarin daarmee daarna daarnaast daarom daarvan daarvoor dan dat deze die dit doch door
+dus een eens eerder elk elke enig enige enkele er geen hebben heeft hier hierbij hierin hiermee hierop hoe
+hun ieder iets indien inmiddels je kan kon kunnen maar meer mede met moet moeten mogen naar naast niet
+niets nog noch nu of om omdat onder ons onze ook op over per reeds sinds sommige te tegen tot tussen
+uit vanaf vanuit veel voor waar waarbij waarin waarmee waarom waarop wanneer want was wat welk welke
+werd werden wie wij wil willen wordt worden zal zich zij zijn zou zouden zo zoals zodat zonder zulke zullen
+wel heel zeer elkaar tijdens tevens echter alleen verder nadat ofwel hoeveel""".split())
+PARA_SUFFIXES = ("heden", "heid", "lijke", "lijk", "ingen", "ing", "ende", "end", "ten", "den",
+                 "en", "te", "de", "es", "s", "e")
+
+
+def para_stem(w: str) -> str:
+    """Crude Dutch stem: drop a ge- prefix (words over 6 letters) and one common ending."""
+    w = w.lower()
+    if w.startswith("ge") and len(w) > 6:
+        w = w[2:]
+    for suf in PARA_SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            return w[: -len(suf)]
+    return w
+
+
+def para_content_stems(text: str) -> dict[str, str]:
+    """Content words (4+ letters, not a function word or gemeente name) by crude stem."""
+    out: dict[str, str] = {}
+    for w in _re.findall(r"[A-Za-zÀ-ÿ]+", text):
+        lw = w.lower()
+        if len(lw) < 4 or lw in PARA_STOP or lw in PARA_EXEMPT:
+            continue
+        out.setdefault(para_stem(lw), lw)
+    return out
+
+
+para_rows = load(HERE / "retrieval_paraphrase.jsonl")
+p_split: Counter[str] = Counter()
+p_tags: Counter[str] = Counter()
+p_primary: Counter[tuple[str, str]] = Counter()
+p_multi = 0
+for n, obj in para_rows:
+    where = f"retrieval_paraphrase.jsonl:{n} ({obj.get('id')})"
+    if set(obj) != {"id", "query", "relevant", "tags", "split"}:
+        err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'split', 'tags']")
+    pid = obj.get("id")
+    if not (isinstance(pid, str) and len(pid) == 4 and pid[0] == "P" and pid[1:].isdigit()):
+        err(f"{where}: bad id {pid!r} (expected P001, P002, ...)")
+    ids[str(pid)] += 1
+    query = obj.get("query")
+    if not isinstance(query, str) or not query.strip():
+        err(f"{where}: empty query")
+        query = ""
+    if not 30 <= len(query.split()) <= 80:
+        err(f"{where}: query has {len(query.split())} words, expected 30-80")
+    split = obj.get("split")
+    if split not in SPLITS:
+        err(f"{where}: split {split!r} not in {SPLITS}")
+    p_split[str(split)] += 1
+    rel = obj.get("relevant")
+    if not isinstance(rel, list) or not rel:
+        err(f"{where}: 'relevant' must be a non-empty list")
+        rel = []
+    if len(rel) > 1:
+        p_multi += 1
+    seen = set()
+    span_stems: dict[str, str] = {}
+    for j, r in enumerate(rel):
+        w = f"{where} relevant[{j}]"
+        if not isinstance(r, dict) or set(r) != {"source", "span"}:
+            err(f"{w}: must be an object with keys source, span")
+            continue
+        if (r["source"], r["span"]) in seen:
+            err(f"{w}: duplicate relevant entry")
+        seen.add((r["source"], r["span"]))
+        if check_in_source(w, r["source"], r["span"], "span"):
+            if not 30 <= len(r["span"]) <= 250:
+                err(f"{w}: span length {len(r['span'])} outside 30-250")
+            span_stems.update(para_content_stems(r["span"]))
+    if rel and isinstance(rel[0], dict):
+        p_primary[(str(rel[0].get("source")), str(split))] += 1
+    q_stems = para_content_stems(query)
+    shared = sorted(set(q_stems) & set(span_stems))
+    if shared:
+        err(f"{where}: query shares content words with its span(s): "
+            + ", ".join(f"{q_stems[k]}~{span_stems[k]}" for k in shared))
+    tags = obj.get("tags")
+    if not isinstance(tags, list):
+        err(f"{where}: tags must be a list")
+        tags = []
+    for t in tags:
+        if t not in PARA_TAGS:
+            err(f"{where}: unknown tag {t!r} for retrieval_paraphrase.jsonl")
+    if len(set(tags)) != len(tags):
+        err(f"{where}: duplicate tag")
+    if "paraphrase-strict" not in tags:
+        err(f"{where}: tag paraphrase-strict missing")
+    named = {g for g in GEMEENTEN if _re.search(r"\b" + g + r"\b", query, _re.I)}
+    if set(tags) & set(GEMEENTEN) != named:
+        err(f"{where}: gemeente tags {sorted(set(tags) & set(GEMEENTEN))} != gemeenten named in the query {sorted(named)}")
+    if ("multi-part" in tags) != (query.count("?") >= 2):
+        err(f"{where}: tag multi-part must be set exactly when the query has 2+ question marks")
+    p_tags.update(tags)
+p_expected = expected_splits([o for _, o in para_rows])
+for n, obj in para_rows:
+    if obj.get("split") in SPLITS and p_expected.get(str(obj.get("id"))) != obj.get("split"):
+        err(f"retrieval_paraphrase.jsonl:{n} ({obj.get('id')}): split {obj.get('split')!r} breaks the fixed "
+            f"split rule (expected {p_expected.get(str(obj.get('id')))!r})")
+if len(para_rows) < 100:
+    err(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries < 100")
+for s_ in SPLITS:
+    if not p_split[s_]:
+        err(f"retrieval_paraphrase.jsonl: no {s_} items")
+
 for i, c in ids.items():
     if c > 1:
         err(f"id {i!r} used {c} times")
@@ -470,6 +596,13 @@ print("  unanswerable kinds:", ", ".join(f"{k}={u4_kind[k]}" for k in sorted(KIN
 print("  answerable per document:")
 for s_ in sorted(texts):
     print(f"    {a4_doc[s_]:4d}  {s_}")
+
+print(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries (dev={p_split['dev']}, test={p_split['test']}), "
+      f"{p_multi} with more than one relevant span")
+print("  tags:", ", ".join(f"{t}={p_tags[t]}" for t in sorted(PARA_TAGS)))
+print("  per document: primary dev / primary test")
+for s_ in sorted(texts):
+    print(f"    {p_primary[(s_, 'dev')]:4d} {p_primary[(s_, 'test')]:4d}  {s_}")
 
 if len(retrieval) < 90:
     err(f"retrieval.jsonl: {len(retrieval)} queries < 90")
