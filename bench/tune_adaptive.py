@@ -40,6 +40,7 @@ BASELINE = dict(adaptive=False)
 OFF = dict(
     adaptive=True, dense_weight_long=0.4, dense_weight_short=0.4, long_boilerplate=False,
     subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0, long_min_idf=0.0,
+    unmatched_dense=0.0,
 )
 
 

@@ -22,7 +22,7 @@ LONG = (
 )
 OFF = dict(
     adaptive=True, dense_weight_long=0.4, subquestion_weight=0.0, prf_weight=0.0, spell_correct=False, abbrev_weight=0.0,
-    long_min_idf=0.0,
+    long_min_idf=0.0, unmatched_dense=0.0,
 )
 
 
@@ -224,3 +224,31 @@ def test_long_min_idf_must_not_be_negative() -> None:
     with pytest.raises(ConfigError, match="long_min_idf"):
         Settings(long_min_idf=-1.0).validate()
     Settings(long_min_idf=0.0).validate()
+
+
+def test_a_long_question_in_other_words_leans_on_the_vectors(retriever: Retriever) -> None:
+    """unmatched_dense: the dense weight grows with the share of the question's idf-weighted
+    BM25 terms that BM25's best passage lacks; a question whose words that passage holds keeps
+    its weight; short and normal queries are not touched."""
+    sp = retriever.index.sparse
+    p = retriever.plan(LONG)
+    best = retriever.sparse_planned(p, 5, None)[0][0]
+    share = retriever._matched_share(p.terms, best)
+    assert 0.0 < share < 1.0
+    held = {t: 1.0 for t in retriever._passage_terms(best) if t in sp}
+    assert retriever._matched_share(held, best) == 1.0
+    weights: list[float] = []
+    inner = retriever._fuse
+
+    def spy(query, dense, sparse, mode, dense_weight=None, sub_scores=()):  # type: ignore[no-untyped-def]
+        weights.append(dense_weight)
+        return inner(query, dense, sparse, mode, dense_weight=dense_weight, sub_scores=sub_scores)
+
+    retriever._fuse = spy  # type: ignore[method-assign]
+    for setting in (0.0, 0.4):
+        retriever.settings = Settings(unmatched_dense=setting)
+        retriever.search([LONG, "beschermd wonen"])
+    base = Settings().dense_weight_long
+    assert weights[0] == base and weights[2] > base
+    assert weights[1] == weights[3]  # a normal query keeps its weight
+    assert Settings().unmatched_dense == 0.4

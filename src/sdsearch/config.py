@@ -89,6 +89,11 @@ class Settings:
     # the ranking little and hold most of the postings a long question reads
     # (bench/long_queries.py).
     long_min_idf: float = 2.0
+    # Long questions, hybrid: the dense weight grows by this times the share of the question's
+    # (idf-weighted) BM25 terms that BM25's best passage lacks, so a question put in other words
+    # than the reports leans on the vectors (0: off; eval/retrieval_paraphrase.jsonl,
+    # bench/long_queries.py).
+    unmatched_dense: float = 0.4
     # Short queries: correct BM25 terms the index does not hold to a known term one edit away.
     spell_correct: bool = True
     # Abbreviations learned from the indexed text (sdsearch.abbrev): BM25 weight of each term
@@ -221,7 +226,7 @@ class Settings:
             raise ConfigError("threads moet 0 (automatisch) of meer zijn")
         if self.bm25_k1 < 0 or not 0.0 <= self.bm25_b <= 1.0:
             raise ConfigError("bm25_k1 moet 0 of meer zijn en bm25_b tussen 0 en 1 liggen")
-        for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight", "abbrev_weight"):
+        for name in ("dense_weight_long", "dense_weight_short", "subquestion_weight", "prf_weight", "abbrev_weight", "unmatched_dense"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
         if self.parallel_from < 0:

@@ -492,12 +492,24 @@ class Retriever:
             for sub_list in sub_sparse[qi]:
                 sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_list), p.dense_weight))
                 at += 1
-            fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=p.dense_weight, sub_scores=sub_scores)
+            weight = p.dense_weight
+            if mode == "hybrid" and s.adaptive and s.unmatched_dense > 0 and p.kind == "long" and sparse_list and p.terms:
+                weight = min(1.0, weight + s.unmatched_dense * (1.0 - self._matched_share(p.terms, sparse_list[0][0])))
+            fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=weight, sub_scores=sub_scores)
             if s.adaptive and s.second_stage and mode == "hybrid" and fused and p.kind in rerank.KINDS:
                 fused = self._second_stage(q, p, fused, dict(dense_lists[qi]), dict(sparse_list), sub_scores)
             # Highlight what was searched: the query's terms, their corrections and long forms.
             results.append(self._hits(q, fused, k, filters, frozenset(self.analyzer.terms(q)) | frozenset(p.terms)))
         return results
+
+    def _matched_share(self, terms: dict[str, float], row: int) -> float:
+        """How much of the query's BM25 evidence (idf-weighted terms) BM25's best passage holds:
+        low when the query is put in other words than the text."""
+        sparse = self.index.sparse
+        held = set(self._passage_terms(row))
+        weights = {t: w * sparse.idf(t) for t, w in terms.items() if w > 0 and t in sparse}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in held) / total if total > 0 else 1.0
 
     def _fuse(
         self,
