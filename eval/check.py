@@ -321,13 +321,6 @@ KINDS3 = {"wie", "welke", "hoeveel", "table", "wanneer", "waarom", "definition",
           "neighbour"}
 A3_KEYS = {"id", "question", "source", "answer", "context", "kind", "gemeente", "split"}
 U3_KEYS = {"id", "question", "answer", "kind", "split"}
-answers3 = load(HERE / "answers3.jsonl")
-a3_kind: Counter[str] = Counter()
-u3_kind: Counter[str] = Counter()
-a3_doc: Counter[str] = Counter()
-a3_also = 0
-
-
 def check_answer_in(where: str, source, ans, ctx) -> None:
     if check_in_source(where, source, ctx, "context"):
         if not isinstance(ans, str) or not ans:
@@ -338,107 +331,73 @@ def check_answer_in(where: str, source, ans, ctx) -> None:
             warn(f"{where}: answer {ans!r} occurs {ctx.count(ans)}x in its context")
 
 
-for n, obj in answers3:
-    cid = obj.get("id")
-    where = f"answers3.jsonl:{n} ({cid})"
-    ids[str(cid)] += 1
-    if not isinstance(obj.get("question"), str) or not obj["question"].strip():
-        err(f"{where}: empty question")
-    if obj.get("split") != "test":
-        err(f"{where}: split must be 'test' (the whole file is held out)")
-    kind = obj.get("kind")
-    if kind not in KINDS3:
-        err(f"{where}: unknown kind {kind!r}")
-    if obj.get("answer") is None:
-        u3_kind[str(kind)] += 1
-        if set(obj) != U3_KEYS:
-            err(f"{where}: unanswerable keys {sorted(obj)} != {sorted(U3_KEYS)}")
-        if not (isinstance(cid, str) and len(cid) == 5 and cid[:2] == "cu" and cid[2:].isdigit()):
-            err(f"{where}: unanswerable ids are cu001, cu002, ...")
-        continue
-    a3_kind[str(kind)] += 1
-    if set(obj) - {"also"} != A3_KEYS:
-        err(f"{where}: keys {sorted(obj)} != {sorted(A3_KEYS)} (+ optional also)")
-    if not (isinstance(cid, str) and len(cid) == 4 and cid[0] == "c" and cid[1:].isdigit()):
-        err(f"{where}: answerable ids are c001, c002, ...")
-    src = obj.get("source")
-    a3_doc[str(src)] += 1
-    if isinstance(src, str) and obj.get("gemeente") != gemeente_of(src).capitalize():
-        err(f"{where}: gemeente {obj.get('gemeente')!r} does not match source {src!r}")
-    check_answer_in(where, src, obj.get("answer"), obj.get("context"))
-    if "also" in obj:
-        also_ = obj["also"]
-        if not isinstance(also_, list) or not also_:
-            err(f"{where}: 'also' must be a non-empty list")
+def check_answer_set(fname: str, prefix: str, split: str, why: str, min_ans: int, min_unans: int) -> dict:
+    """One fresh answer set (answers3, answers4): ids <prefix>001.. answerable and
+    <prefix>u001.. unanswerable, every line in ``split``; returns its counts for the summary."""
+    got = {"kind": Counter(), "unans": Counter(), "doc": Counter(), "also": 0}
+    for n, obj in load(HERE / fname):
+        cid = obj.get("id")
+        where = f"{fname}:{n} ({cid})"
+        ids[str(cid)] += 1
+        if not isinstance(obj.get("question"), str) or not obj["question"].strip():
+            err(f"{where}: empty question")
+        if obj.get("split") != split:
+            err(f"{where}: split must be {split!r} ({why})")
+        kind = obj.get("kind")
+        if kind not in KINDS3:
+            err(f"{where}: unknown kind {kind!r}")
+        if obj.get("answer") is None:
+            got["unans"][str(kind)] += 1
+            if set(obj) != U3_KEYS:
+                err(f"{where}: unanswerable keys {sorted(obj)} != {sorted(U3_KEYS)}")
+            if not (isinstance(cid, str) and len(cid) == 5 and cid[:2] == prefix + "u" and cid[2:].isdigit()):
+                err(f"{where}: unanswerable ids are {prefix}u001, {prefix}u002, ...")
             continue
-        a3_also += 1
-        for j, a in enumerate(also_):
-            w = f"{where} also[{j}]"
-            if not isinstance(a, dict) or set(a) != {"source", "answer", "context"}:
-                err(f"{w}: must be an object with keys source, answer, context")
+        got["kind"][str(kind)] += 1
+        if set(obj) - {"also"} != A3_KEYS:
+            err(f"{where}: keys {sorted(obj)} != {sorted(A3_KEYS)} (+ optional also)")
+        if not (isinstance(cid, str) and len(cid) == 4 and cid[0] == prefix and cid[1:].isdigit()):
+            err(f"{where}: answerable ids are {prefix}001, {prefix}002, ...")
+        src = obj.get("source")
+        got["doc"][str(src)] += 1
+        if isinstance(src, str) and obj.get("gemeente") != gemeente_of(src).capitalize():
+            err(f"{where}: gemeente {obj.get('gemeente')!r} does not match source {src!r}")
+        check_answer_in(where, src, obj.get("answer"), obj.get("context"))
+        if "also" in obj:
+            also_ = obj["also"]
+            if not isinstance(also_, list) or not also_:
+                err(f"{where}: 'also' must be a non-empty list")
                 continue
-            if (a["source"], a["context"]) == (src, obj.get("context")):
-                err(f"{w}: repeats the main context")
-            check_answer_in(w, a["source"], a["answer"], a["context"])
-n3_ans, n3_unans = sum(a3_kind.values()), sum(u3_kind.values())
-if n3_ans < 70:
-    err(f"answers3.jsonl: {n3_ans} answerable < 70")
-if n3_unans < 20:
-    err(f"answers3.jsonl: {n3_unans} unanswerable < 20")
+            got["also"] += 1
+            for j, a in enumerate(also_):
+                w = f"{where} also[{j}]"
+                if not isinstance(a, dict) or set(a) != {"source", "answer", "context"}:
+                    err(f"{w}: must be an object with keys source, answer, context")
+                    continue
+                if (a["source"], a["context"]) == (src, obj.get("context")):
+                    err(f"{w}: repeats the main context")
+                check_answer_in(w, a["source"], a["answer"], a["context"])
+    n_ans, n_unans = sum(got["kind"].values()), sum(got["unans"].values())
+    if n_ans < min_ans:
+        err(f"{fname}: {n_ans} answerable < {min_ans}")
+    if n_unans < min_unans:
+        err(f"{fname}: {n_unans} unanswerable < {min_unans}")
+    return got
 
-# ---- answers4.jsonl (calibration set, split "cal" only) ----
-answers4 = load(HERE / "answers4.jsonl")
-a4_kind: Counter[str] = Counter()
-u4_kind: Counter[str] = Counter()
-a4_doc: Counter[str] = Counter()
-a4_also = 0
-for n, obj in answers4:
-    did = obj.get("id")
-    where = f"answers4.jsonl:{n} ({did})"
-    ids[str(did)] += 1
-    if not isinstance(obj.get("question"), str) or not obj["question"].strip():
-        err(f"{where}: empty question")
-    if obj.get("split") != "cal":
-        err(f"{where}: split must be 'cal' (the whole file is the calibration set)")
-    kind = obj.get("kind")
-    if kind not in KINDS3:
-        err(f"{where}: unknown kind {kind!r}")
-    if obj.get("answer") is None:
-        u4_kind[str(kind)] += 1
-        if set(obj) != U3_KEYS:
-            err(f"{where}: unanswerable keys {sorted(obj)} != {sorted(U3_KEYS)}")
-        if not (isinstance(did, str) and len(did) == 5 and did[:2] == "du" and did[2:].isdigit()):
-            err(f"{where}: unanswerable ids are du001, du002, ...")
-        continue
-    a4_kind[str(kind)] += 1
-    if set(obj) - {"also"} != A3_KEYS:
-        err(f"{where}: keys {sorted(obj)} != {sorted(A3_KEYS)} (+ optional also)")
-    if not (isinstance(did, str) and len(did) == 4 and did[0] == "d" and did[1:].isdigit()):
-        err(f"{where}: answerable ids are d001, d002, ...")
-    src = obj.get("source")
-    a4_doc[str(src)] += 1
-    if isinstance(src, str) and obj.get("gemeente") != gemeente_of(src).capitalize():
-        err(f"{where}: gemeente {obj.get('gemeente')!r} does not match source {src!r}")
-    check_answer_in(where, src, obj.get("answer"), obj.get("context"))
-    if "also" in obj:
-        also_ = obj["also"]
-        if not isinstance(also_, list) or not also_:
-            err(f"{where}: 'also' must be a non-empty list")
-            continue
-        a4_also += 1
-        for j, a in enumerate(also_):
-            w = f"{where} also[{j}]"
-            if not isinstance(a, dict) or set(a) != {"source", "answer", "context"}:
-                err(f"{w}: must be an object with keys source, answer, context")
-                continue
-            if (a["source"], a["context"]) == (src, obj.get("context")):
-                err(f"{w}: repeats the main context")
-            check_answer_in(w, a["source"], a["answer"], a["context"])
-n4_ans, n4_unans = sum(a4_kind.values()), sum(u4_kind.values())
-if n4_ans < 110:
-    err(f"answers4.jsonl: {n4_ans} answerable < 110")
-if n4_unans < 30:
-    err(f"answers4.jsonl: {n4_unans} unanswerable < 30")
+
+def print_answer_set(fname: str, split: str, got: dict) -> None:
+    n_ans, n_unans = sum(got["kind"].values()), sum(got["unans"].values())
+    print(f"{fname}: {n_ans} answerable ({got['also']} with 'also'), {n_unans} unanswerable, all split={split}")
+    print("  answerable kinds:", ", ".join(f"{k}={got['kind'][k]}" for k in sorted(KINDS3)))
+    print("  unanswerable kinds:", ", ".join(f"{k}={got['unans'][k]}" for k in sorted(KINDS3) if got["unans"][k]))
+    print("  answerable per document:")
+    for s_ in sorted(texts):
+        print(f"    {got['doc'][s_]:4d}  {s_}")
+
+
+# answers3.jsonl: the fresh held-out set (report only); answers4.jsonl: the calibration set.
+answers3 = check_answer_set("answers3.jsonl", "c", "test", "the whole file is held out", 70, 20)
+answers4 = check_answer_set("answers4.jsonl", "d", "cal", "the whole file is the calibration set", 110, 30)
 
 # ---- retrieval_paraphrase.jsonl (long questions in other words) ----
 import re as _re
@@ -583,19 +542,9 @@ for fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed in heldout_
     for s_ in sorted(texts):
         print(f"    {h_primary[(s_, 'dev')]:4d} {h_primary[(s_, 'test')]:4d} {h_doc[s_]:4d}  {s_}")
 
-print(f"answers3.jsonl: {n3_ans} answerable ({a3_also} with 'also'), {n3_unans} unanswerable, all split=test")
-print("  answerable kinds:", ", ".join(f"{k}={a3_kind[k]}" for k in sorted(KINDS3)))
-print("  unanswerable kinds:", ", ".join(f"{k}={u3_kind[k]}" for k in sorted(KINDS3) if u3_kind[k]))
-print("  answerable per document:")
-for s_ in sorted(texts):
-    print(f"    {a3_doc[s_]:4d}  {s_}")
+print_answer_set("answers3.jsonl", "test", answers3)
 
-print(f"answers4.jsonl: {n4_ans} answerable ({a4_also} with 'also'), {n4_unans} unanswerable, all split=cal")
-print("  answerable kinds:", ", ".join(f"{k}={a4_kind[k]}" for k in sorted(KINDS3)))
-print("  unanswerable kinds:", ", ".join(f"{k}={u4_kind[k]}" for k in sorted(KINDS3) if u4_kind[k]))
-print("  answerable per document:")
-for s_ in sorted(texts):
-    print(f"    {a4_doc[s_]:4d}  {s_}")
+print_answer_set("answers4.jsonl", "cal", answers4)
 
 print(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries (dev={p_split['dev']}, test={p_split['test']}), "
       f"{p_multi} with more than one relevant span")
