@@ -48,6 +48,7 @@ are printed.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -400,8 +401,6 @@ answers3 = check_answer_set("answers3.jsonl", "c", "test", "the whole file is he
 answers4 = check_answer_set("answers4.jsonl", "d", "cal", "the whole file is the calibration set", 110, 30)
 
 # ---- retrieval_paraphrase.jsonl (long questions in other words) ----
-import re as _re
-
 PARA_TAGS = {"paraphrase-strict", "multi-part", *GEMEENTEN}
 PARA_EXEMPT = {"maassluis", "vlaardingen", "velsen", "vlaardingers"}
 PARA_STOP = set("""aan aldus alle allen alles als alsmede ander andere anders bent beide beiden bij binnen
@@ -430,7 +429,7 @@ def para_stem(w: str) -> str:
 def para_content_stems(text: str) -> dict[str, str]:
     """Content words (4+ letters, not a function word or gemeente name) by crude stem."""
     out: dict[str, str] = {}
-    for w in _re.findall(r"[A-Za-zÀ-ÿ]+", text):
+    for w in re.findall(r"[A-Za-zÀ-ÿ]+", text):
         lw = w.lower()
         if len(lw) < 4 or lw in PARA_STOP or lw in PARA_EXEMPT:
             continue
@@ -499,7 +498,7 @@ for n, obj in para_rows:
         err(f"{where}: duplicate tag")
     if "paraphrase-strict" not in tags:
         err(f"{where}: tag paraphrase-strict missing")
-    named = {g for g in GEMEENTEN if _re.search(r"\b" + g + r"\b", query, _re.I)}
+    named = {g for g in GEMEENTEN if re.search(r"\b" + g + r"\b", query, re.I)}
     if set(tags) & set(GEMEENTEN) != named:
         err(f"{where}: gemeente tags {sorted(set(tags) & set(GEMEENTEN))} != gemeenten named in the query {sorted(named)}")
     if ("multi-part" in tags) != (query.count("?") >= 2):
