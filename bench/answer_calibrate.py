@@ -105,6 +105,25 @@ def extract(retriever, items: list[tuple[str, dict]], locator: SpanLocator, pool
     return out
 
 
+def cached_extract(
+    cache: Path, fresh: bool, index: str | None, items: list[tuple[str, dict]], corpus: Path, pool: int
+) -> list[QData]:
+    """``extract`` over the index (default: the checkout's ``index/``), kept in ``cache``:
+    read from there unless ``fresh`` or missing."""
+    if cache.is_file() and not fresh:
+        return pickle.loads(cache.read_bytes())
+    from sdsearch.models import load_encoder
+    from sdsearch.retrieve import Retriever
+    from sdsearch.store import open_index
+
+    r = Retriever(open_index(index or str(ROOT / "index")), load_encoder())
+    t = time.perf_counter()
+    data = extract(r, items, SpanLocator(corpus), pool)
+    print(f"answered {len(data)} questions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    cache.write_bytes(pickle.dumps(data))
+    return data
+
+
 def _loss_grad(w: np.ndarray, data: list[QData], l2: float, prior: np.ndarray) -> tuple[float, np.ndarray]:
     loss, grad = 0.0, np.zeros_like(w)
     for d in data:
@@ -209,19 +228,7 @@ def main() -> None:
     ap.add_argument("--C", type=float, default=None, help="calibration regularisation (default: best out-of-fold log-loss)")
     ap.add_argument("--free-signs", action="store_true", help="let calibration weights take any sign (see SIGNS)")
     args = ap.parse_args()
-    cache = Path(args.cache)
-    if cache.is_file() and not args.fresh:
-        data = pickle.loads(cache.read_bytes())
-    else:
-        from sdsearch.models import load_encoder
-        from sdsearch.retrieve import Retriever
-        from sdsearch.store import open_index
-
-        r = Retriever(open_index(args.index or str(ROOT / "index")), load_encoder())
-        t = time.perf_counter()
-        data = extract(r, dev_items(), SpanLocator(Path(args.corpus)), args.pool)
-        print(f"extracted {len(data)} questions in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        cache.write_bytes(pickle.dumps(data))
+    data = cached_extract(Path(args.cache), args.fresh, args.index, dev_items(), Path(args.corpus), args.pool)
     prior = np.array([PRIOR[f] for f in FEATURES], dtype=np.float64)
     answerable = np.array([d.answerable for d in data])
     reachable = np.mean([d.y.any() for d in data if d.answerable])

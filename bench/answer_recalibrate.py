@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +45,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from answer_calibrate import FEATURES, SIGNAL_NAMES, decision_rows, extract, fit_calibration, probs  # noqa: E402
+from answer_calibrate import FEATURES, SIGNAL_NAMES, cached_extract, decision_rows, fit_calibration, probs  # noqa: E402
 
 from sdsearch.answer.decide import ANSWERABLE, DEV_CALIBRATION  # noqa: E402
 from sdsearch.answer.scoring import WEIGHTS  # noqa: E402
 from sdsearch.config import Settings  # noqa: E402
-from sdsearch.evaluate import SpanLocator, read_jsonl, select_split  # noqa: E402
+from sdsearch.evaluate import read_jsonl, select_split  # noqa: E402
 
 BUCKETS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 1.01))
 # Whether the reports answer a question cannot depend on its being typed as keywords (as in
@@ -127,20 +125,8 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=5)
     ap.add_argument("--out", help="write the constants and the cross-fitted per-question numbers as JSON")
     args = ap.parse_args()
-    cache = Path(args.cache)
-    if cache.is_file() and not args.fresh:
-        data = pickle.loads(cache.read_bytes())
-    else:
-        from sdsearch.models import load_encoder
-        from sdsearch.retrieve import Retriever
-        from sdsearch.store import open_index
-
-        r = Retriever(open_index(args.index or str(ROOT / "index")), load_encoder())
-        items = [("cal", it) for it in select_split(read_jsonl(ROOT / "eval" / "answers4.jsonl"), "cal")]
-        t0 = time.perf_counter()
-        data = extract(r, items, SpanLocator(ROOT / "corpus"), args.pool)
-        print(f"answered {len(data)} cal questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        cache.write_bytes(pickle.dumps(data))
+    items = [("cal", it) for it in select_split(read_jsonl(ROOT / "eval" / "answers4.jsonl"), "cal")]
+    data = cached_extract(Path(args.cache), args.fresh, args.index, items, ROOT / "corpus", args.pool)
     w = np.array([getattr(WEIGHTS, f) for f in FEATURES], dtype=np.float64)
     F, right = decision_rows(data, w)
     answerable = np.array([d.answerable for d in data])
