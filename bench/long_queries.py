@@ -90,12 +90,9 @@ def quality(out: str | None) -> None:
     emit(lines, out)
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
-
 def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False) -> None:
+    from parallel_hybrid import pct
+
     from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
