@@ -460,7 +460,10 @@ def _default_eval_files() -> tuple[Path, ...]:
     from .config import CHECKOUT_DIR
 
     base = CHECKOUT_DIR / "eval"
-    names = ("retrieval.jsonl", "retrieval_long.jsonl", "retrieval_short.jsonl", "answers.jsonl", "answers2.jsonl")
+    names = (
+        "retrieval.jsonl", "retrieval_long.jsonl", "retrieval_paraphrase.jsonl", "retrieval_short.jsonl",
+        "answers.jsonl", "answers2.jsonl", "answers3.jsonl", "answers4.jsonl",
+    )
     files = tuple(base / n for n in names if (base / n).is_file())
     if not files:
         raise Fail(f"geen evaluatiesets opgegeven en geen gevonden in {base}")
