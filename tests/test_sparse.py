@@ -192,6 +192,42 @@ def test_weighted_scores_equal_the_per_term_sum_bit_for_bit(zipf: SparseIndex) -
     assert np.array_equal(zipf.weighted_scores({"w1": 2.0, "w7": 1.0}), zipf.scores(flat))
 
 
+def test_the_compiled_kernel_adds_postings_as_numpy_does(zipf: SparseIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long posting lists go through scipy's csc_matvec: the same float32 scores, bit for bit."""
+    from sdsearch import sparse as S
+
+    rng = np.random.default_rng(7)
+    queries = [{f"w{int(i)}": float(w) for i, w in zip(rng.integers(0, 60, 8), rng.choice([1.0, 0.3, 2.0, 0.07], 8), strict=True)} for _ in range(20)]
+    mask = rng.random(zipf.num_docs) < 0.6
+    monkeypatch.setattr(S, "KERNEL_MIN_POSTINGS", 10**12)  # numpy everywhere
+    want = [(zipf.weighted_scores(q), zipf.weighted_scores(q, mask), zipf.scores(list(q))) for q in queries]
+    monkeypatch.setattr(S, "KERNEL_MIN_POSTINGS", 1)  # the kernel everywhere
+    calls = 0
+    real = S._csc_matvec()
+    assert real is not None  # scipy is installed with sdsearch
+
+    def counting():  # noqa: ANN202
+        nonlocal calls
+        calls += 1
+        return real
+
+    monkeypatch.setattr(S, "_csc_matvec", counting)
+    for q, (plain, masked, unweighted) in zip(queries, want, strict=True):
+        assert np.array_equal(zipf.weighted_scores(q), plain)
+        assert np.array_equal(zipf.weighted_scores(q, mask), masked)
+        assert np.array_equal(zipf.scores(list(q)), unweighted)
+    assert calls >= 20 * 8
+
+
+def test_a_short_posting_list_does_not_load_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdsearch import sparse as S
+
+    scores = np.zeros(10, dtype=np.float32)
+    monkeypatch.setattr(S, "_csc_matvec", lambda: pytest.fail("the kernel is for long lists"))
+    S._add_postings(scores, np.array([1, 4], dtype=np.int32), np.array([0.5, 2.0], dtype=np.float32))
+    assert scores.tolist() == [0, 0.5, 0, 0, 2.0, 0, 0, 0, 0, 0]
+
+
 def test_posting_lists_are_sorted_by_passage(zipf: SparseIndex) -> None:
     indptr, indices = zipf._indptr, zipf._indices
     starts = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))

@@ -13,7 +13,11 @@ tests compare with, file by file): bm25s held Python objects per token and passa
 peaked 3.6 GB above the build's memory at 1M passages, this one 0.9 GB). Searching only
 sums columns, so ``load`` reads those files itself, memory-mapped, and scores with numpy
 exactly as bm25s does (same float32 sums in the same order): neither the build nor a
-search imports bm25s (nor scipy, which it brings along).
+search imports bm25s. A posting list of ``KERNEL_MIN_POSTINGS`` or more is added by scipy's
+compiled sparse matrix-vector kernel, one pass instead of numpy's gather, add and scatter (3×
+faster on the long lists of a long question at 10M passages; the same float32 values: the
+weight is applied first and the kernel adds each value once); below that scipy is not imported,
+so a search on a small index never loads it.
 
 Weighted queries (``weighted_scores``, ``top_weighted``) sum weight · BM25 of each term into
 one array, postings only: the same float32 values as adding ``weight * scores([term])``
@@ -52,6 +56,41 @@ SEED_FACTOR = 4
 # scattered posting adds (measured at 1M passages: 130 ns against 13 ns). MaxScore runs only when
 # its completions cost at most half of adding every posting; else the full sum is cheaper.
 COMPLETE_COST = 10
+# From this many postings on, one term's postings are added by scipy's compiled kernel
+# (``_add_postings``): ~3 ns a posting at 10M passages against ~9–14 ns for numpy's indexed add.
+KERNEL_MIN_POSTINGS = 1 << 16
+
+_kernel: Any = None  # scipy's csc_matvec once looked up; False when scipy cannot give it
+
+
+def _csc_matvec() -> Any:
+    """scipy's compiled ``csc_matvec`` (y += A·x for a column-compressed A), or None."""
+    global _kernel
+    if _kernel is None:
+        try:
+            from scipy.sparse import _sparsetools
+
+            _kernel = _sparsetools.csc_matvec
+        except (ImportError, AttributeError):  # another scipy layout: numpy's add does the same
+            _kernel = False
+    return _kernel or None
+
+
+def _add_postings(scores: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``scores[rows] += values`` for distinct ``rows`` (one term's postings), in place.
+
+    A long list goes through scipy's ``csc_matvec`` as a one-column matrix times 1: it reads
+    each posting once and adds it where numpy gathers, adds and scatters in three passes. Each
+    value is added once (x·1 is exact), so the float32 result is numpy's, bit for bit.
+    """
+    if len(rows) >= KERNEL_MIN_POSTINGS and scores.dtype == values.dtype == np.float32:
+        kernel = _csc_matvec()
+        rows, values = np.ascontiguousarray(rows), np.ascontiguousarray(values)
+        if kernel is not None and rows.dtype in (np.int32, np.int64) and scores.flags.c_contiguous:
+            span = np.array([0, len(rows)], dtype=rows.dtype)
+            kernel(len(scores), 1, span, rows, values, np.ones(1, dtype=np.float32), scores)
+            return
+    scores[rows] += values
 
 
 def _bm25s() -> Any:
@@ -172,7 +211,7 @@ class SparseIndex:
             start, end = int(indptr[t]), int(indptr[t + 1])
             # A term's postings name each passage once, so a plain indexed add equals bm25s's
             # np.add.at (bit for bit) and is many times faster on long posting lists.
-            scores[indices[start:end]] += data[start:end]
+            _add_postings(scores, indices[start:end], data[start:end])
         if mask is not None:
             scores *= mask.astype(np.float32)
         return scores
@@ -204,7 +243,7 @@ class SparseIndex:
         indptr, indices, data = self._indptr, self._indices, self._data
         for t, w in ids:
             start, end = int(indptr[t]), int(indptr[t + 1])
-            scores[indices[start:end]] += self._dtype.type(w) * data[start:end]
+            _add_postings(scores, indices[start:end], self._dtype.type(w) * data[start:end])
         if mask is not None:
             scores *= mask.astype(self._dtype)
         return scores
