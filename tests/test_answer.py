@@ -145,6 +145,34 @@ def test_money_questions_are_told_apart_from_counts() -> None:
     assert asks_money("Wat kost Skaeve Huse per jaar?")
     assert asks_money("Hoeveel extra jeugdhulpmiddelen kreeg Vlaardingen?")  # "middelen" inside a compound
     assert not asks_money("Hoeveel flexwoningen telt Mrija?")
+    assert asks_money("Hoeveel kun je maximaal krijgen uit het fonds?")  # no noun counted: a sum
+    assert asks_money("Hoeveel ontvangt een huishouden?")
+    assert not asks_money("Hoeveel jongeren krijgen een uitkering?")
+
+
+def test_a_name_or_group_answers_only_the_sort_asked() -> None:
+    from sdsearch.answer.spans import sort_fits
+
+    def fits(sentence: str, name: str, question: str) -> bool:
+        at = sentence.index(name)
+        return sort_fits(sentence, (at, at + len(name)), question)
+
+    sentence = "De welzijnscoach gaat met inwoners op zoek naar het verbeteren van hun welzijn."
+    assert not fits(sentence, "inwoners", "Welke welzijnsorganisatie levert de welzijnscoach?")
+    assert not fits(sentence, "inwoners", "Welke wijk krijgt een wijkaanpak?")
+    assert fits(sentence, "inwoners", "Voor wie is de welzijnscoach?")
+    assert fits(sentence, "inwoners", "Welke doelgroep helpt de welzijnscoach?")
+    assert fits(sentence, "inwoners", "Wie helpt de welzijnscoach?")  # no sort named
+    partners = "Dit doen we samen met partijen als Stroomopwaarts en ROGplus."
+    assert fits(partners, "Stroomopwaarts", "Welke organisatie voert de regeling uit?")
+    assert fits(partners, "partijen", "Welke organisaties werken mee?")  # a group of organisations
+    # A person asked by office is named with it; another name is no answer.
+    assert not fits("Het Koersdocument MVS Jeugdmodel is vastgesteld.", "Koersdocument MVS Jeugdmodel", "Wie is de wethouder sociaal domein?")
+    assert fits("Wethouder Jan de Vries opende het Taalhuis.", "Jan de Vries", "Wie is de wethouder sociaal domein?")
+    assert question_type("Welke vervoerder voert het vervoersloket uit?") == "who"
+    assert question_type("Welk onderzoeksbureau deed het onderzoek?") == "who"
+    # A law does nothing itself: "Wmo" is no answer to who delivers the care.
+    assert span_of("Vanuit de Wmo zijn we ook verantwoordelijk voor acute logeerzorg.", "Welke zorgaanbieders voeren de logeerzorg uit?") is None
 
 
 # --- the span that answers, in sentences from corpus/ ------------------------------------

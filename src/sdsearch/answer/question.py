@@ -37,7 +37,8 @@ KIND_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bwie\b|\bhoe (?:heet|heten)\b|\bwelke naam\b"
             r"|\bwelke? (?:[\w-]+e )?[\w-]*(?:organisaties?|partij|partijen|instanties?|aanbieders?|consortium|consortia"
-            r"|instellingen?|bedrijf|bedrijven|gemeenten?|stichtingen?|corporaties?|partners?)\b"
+            r"|instellingen?|bedrijf|bedrijven|gemeenten?|stichtingen?|corporaties?|partners?|bureaus?|vervoerders?"
+            r"|uitvoerders?|leveranciers?)\b"
             r"|\bdoor wie\b|\bwordt? (?:uitgevoerd|verzorgd|georganiseerd|geleverd|aangeboden) door\b"
         ),
     ),
@@ -79,9 +80,18 @@ def question_type(question: str) -> str | None:
     return None
 
 
+# "Hoeveel kun je krijgen", "hoeveel ontvangt een huishouden": no noun is counted, a sum is asked.
+_MONEY_VERB = re.compile(
+    r"\bhoe ?veel\s+(?:kun|kan|kunnen|mag|mogen|krijg|krijgt|krijgen|ontvang|ontvangt|ontvangen|betaal|betaalt|betalen)\b"
+    r".*\b(?:krijg\w*|ontv\w*|betaal\w*|betalen|uitgekeerd|vergoed\w*|bijdrage)\b"
+    r"|\bhoe ?veel\s+(?:krijg|krijgt|krijgen|ontvang|ontvangt|ontvangen|betaal|betaalt|betalen)\b"
+)
+
+
 def asks_money(question: str) -> bool:
-    """Whether an amount question is about money ("wat kost", "budget", "hoeveel geld")."""
-    return question_type(question) == "amount" and bool(MONEY_WORDS.search(question))
+    """Whether an amount question is about money ("wat kost", "budget", "hoeveel geld", "hoeveel
+    kun je krijgen")."""
+    return question_type(question) == "amount" and bool(MONEY_WORDS.search(question) or _MONEY_VERB.search(fold(question)))
 
 
 @lru_cache(maxsize=1024)  # asked of every candidate span of one question

@@ -68,6 +68,7 @@ from .spans import (
     has_unit,
     is_typed,
     name_order,
+    sort_fits,
     words_near,
 )
 
@@ -565,6 +566,8 @@ def score_sentences(
             c.fact_ok = c.span is not None and not c.no_data
         else:
             c.fact_ok = c.span is not None and fact_agrees(q, c.text, c.span, retriever)
+            if typed_q and c.fact_ok and c.span is not None and not sort_fits(c.text, c.span, question):
+                c.fact_ok = False  # "inwoners" for "welke welzijnsorganisatie": a group of another sort
         if q.kind == "date" and c.fact_ok and c.span is not None:
             since = re.search(r"\b(sinds|vanaf|tot) wanneer\b", fold(question))
             said = fold(c.text[c.span[0] : c.span[1]])

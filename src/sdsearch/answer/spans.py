@@ -223,7 +223,8 @@ def _list_spans(sentence: str) -> list[tuple[int, int]]:
     return []
 
 
-_LAW = re.compile(r"\bwet\b|\w+wet$")  # "Wet inburgering", "Participatiewet"
+# "Wet inburgering", "Participatiewet", and the social domain's laws by their abbreviation.
+_LAW = re.compile(r"\bwet\b|\w+wet$|\b(?:wmo|wvggz|wzd|bopz|wlz|zvw|wsnp|wgs)\b")
 
 
 def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
@@ -325,6 +326,46 @@ def name_fit(sentence: str, span: tuple[int, int], question: str) -> tuple[bool,
     inside = bool(before and after and qstems & stems(before[0]) and qstems & stems(after[0])) and not near
     agent = bool(re.search(r"\b(?:door|bij)\s+(?:\w+\s+){0,2}$", fold(sentence[: span[0]])))
     return (not gemeente, near or agent, is_group == want_group, not inside)
+
+
+# Groups of people (not of organisations: "partijen", "aanbieders", "scholen" are GROUP too).
+_PEOPLE_GROUP = re.compile(
+    r"(?:inwoners|jongeren|jongvolwassenen|ouderen|kinderen|jeugdigen|mensen|gezinnen|ouders|statushouders|slachtoffers"
+    r"|cliënten|burgers|werkzoekenden|mantelzorgers|vrijwilligers|huishoudens|nieuwkomers|bewoners|daklozen|dak-)$"
+)
+
+
+# A person asked by the office they hold: "wie is de wethouder ...", "welke burgemeester".
+_ROLE = re.compile(
+    r"\b(?:wie (?:is|was|zijn|waren) (?:de |het )?|welke )"
+    r"(wethouders?|burgemeesters?|directeur(?:en|s)?|voorzitters?|ministers?|staatssecretaris(?:sen)?|contactpersonen"
+    r"|contactpersoon|coördinatoren|coördinator|ambassadeurs?)\b"
+)
+
+
+def sort_fits(sentence: str, span: tuple[int, int], question: str) -> bool:
+    """Whether the name or group at ``span`` is of the sort a "wie"/"welke" question asks for.
+
+    - A person asked by office ("wie is de wethouder") is named with it: the office stands
+      within three words of the name ("wethouder Jan de Vries"), else the name is something else
+      (a plan, a table row, a project).
+    - A group of people is no answer when the question names another sort after "welke"
+      ("welke welzijnsorganisatie", "welke wijk", "welke vervoerder": "inwoners" is none of
+      those). Names and groups of organisations can be.
+    """
+    role = _ROLE.search(fold(question))
+    if role:
+        office = role.group(1)[:7]
+        around = fold(sentence[: span[0]]).split()[-3:] + fold(sentence[span[0] : span[1]]).split()[:2] + fold(sentence[span[1] :]).split()[:3]
+        if not any(w.startswith(office) for w in around):
+            return False
+    said = fold(sentence[span[0] : span[1]]).split()
+    if not said or not _PEOPLE_GROUP.match(said[0]) or sentence[span[0]].isupper():
+        return True
+    noun = asked_noun(question)
+    if noun is None or asked_preposition(question) == "voor":
+        return True
+    return bool(_PEOPLE_GROUP.match(noun) or re.search(r"(?:groep|groepen|personen|leden)$", noun))
 
 
 def name_order(sentence: str, span: tuple[int, int], question: str) -> tuple:
