@@ -228,8 +228,8 @@ def test_long_min_idf_must_not_be_negative() -> None:
 
 def test_a_long_question_in_other_words_leans_on_the_vectors(retriever: Retriever) -> None:
     """unmatched_dense: the dense weight grows with the share of the question's idf-weighted
-    BM25 terms that BM25's best passage lacks; a question whose words that passage holds keeps
-    its weight; short and normal queries are not touched."""
+    BM25 terms that the best of the dense side's top 3 passages lacks; a question whose words
+    such a passage holds keeps its weight; short and normal queries are not touched."""
     sp = retriever.index.sparse
     p = retriever.plan(LONG)
     best = retriever.sparse_planned(p, 5, None)[0][0]
@@ -244,11 +244,21 @@ def test_a_long_question_in_other_words_leans_on_the_vectors(retriever: Retrieve
         weights.append(dense_weight)
         return inner(query, dense, sparse, mode, dense_weight=dense_weight, sub_scores=sub_scores)
 
+    shares: list[tuple[int, float]] = []
+    measure = retriever._matched_share
+
+    def record(terms, row):  # type: ignore[no-untyped-def]
+        shares.append((row, measure(terms, row)))
+        return shares[-1][1]
+
     retriever._fuse = spy  # type: ignore[method-assign]
+    retriever._matched_share = record  # type: ignore[method-assign]
     for setting in (0.0, 0.4):
         retriever.settings = Settings(unmatched_dense=setting)
         retriever.search([LONG, "beschermd wonen"])
     base = Settings().dense_weight_long
-    assert weights[0] == base and weights[2] > base
+    assert len({row for row, _ in shares}) == 3  # the dense side's top 3, for the long question only
+    assert weights[0] == base and weights[2] == pytest.approx(min(1.0, base + 0.4 * (1 - max(v for _, v in shares))))
+    assert weights[2] > base
     assert weights[1] == weights[3]  # a normal query keeps its weight
     assert Settings().unmatched_dense == 0.4

@@ -90,9 +90,9 @@ class Settings:
     # (bench/long_queries.py).
     long_min_idf: float = 2.0
     # Long questions, hybrid: the dense weight grows by this times the share of the question's
-    # (idf-weighted) BM25 terms that BM25's best passage lacks, so a question put in other words
-    # than the reports leans on the vectors (0: off; eval/retrieval_paraphrase.jsonl,
-    # bench/long_queries.py).
+    # (idf-weighted) BM25 terms that the best of the dense side's top 3 passages lacks, so a
+    # question put in other words than the reports leans on the vectors (0: off;
+    # eval/retrieval_paraphrase.jsonl, bench/long_queries.py, bench/tune_paraphrase.py).
     unmatched_dense: float = 0.4
     # Short queries: correct BM25 terms the index does not hold to a known term one edit away.
     spell_correct: bool = True

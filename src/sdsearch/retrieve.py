@@ -33,6 +33,8 @@ from .vectors import search as vector_search
 
 MODES = ("dense", "sparse", "hybrid")
 _EXACT_FILTER_LIMIT = 50_000  # below this many allowed passages, filtered dense search is exact numpy
+# ``unmatched_dense`` measures the question's words in this many of the dense side's best passages.
+UNMATCHED_ROWS = 3
 # Queries are cut to this many characters (about the 512 tokens the e5 model reads), with a
 # notice on the "sdsearch" logger: the CLI prints it as "sdsearch: note: ...".
 MAX_QUERY_CHARS = 2000
@@ -493,8 +495,11 @@ class Retriever:
                 sub_scores.append(weighted_sum(dict(dense_lists[at]), dict(sub_list), p.dense_weight))
                 at += 1
             weight = p.dense_weight
-            if mode == "hybrid" and s.adaptive and s.unmatched_dense > 0 and p.kind == "long" and sparse_list and p.terms:
-                weight = min(1.0, weight + s.unmatched_dense * (1.0 - self._matched_share(p.terms, sparse_list[0][0])))
+            if mode == "hybrid" and s.adaptive and s.unmatched_dense > 0 and p.kind == "long" and sparse_list and p.terms and dense_lists[qi]:
+                # Put in other words than the text: even the passages found by meaning hold
+                # little of the question's BM25 evidence (the best of the dense side's top 3).
+                share = max(self._matched_share(p.terms, row) for row, _ in dense_lists[qi][:UNMATCHED_ROWS])
+                weight = min(1.0, weight + s.unmatched_dense * (1.0 - share))
             fused = self._fuse(q, dense_lists[qi], sparse_list, mode, dense_weight=weight, sub_scores=sub_scores)
             if s.adaptive and s.second_stage and mode == "hybrid" and fused and p.kind in rerank.KINDS:
                 fused = self._second_stage(q, p, fused, dict(dense_lists[qi]), dict(sparse_list), sub_scores)
@@ -503,7 +508,7 @@ class Retriever:
         return results
 
     def _matched_share(self, terms: dict[str, float], row: int) -> float:
-        """How much of the query's BM25 evidence (idf-weighted terms) BM25's best passage holds:
+        """How much of the query's BM25 evidence (idf-weighted terms) passage ``row`` holds:
         low when the query is put in other words than the text."""
         sparse = self.index.sparse
         held = set(self._passage_terms(row))
