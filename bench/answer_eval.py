@@ -6,7 +6,9 @@
 Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and the
 answerable head were fitted on the old set and the dev split only (bench/answer_calibrate.py),
 the zekerheid on eval/answers4.jsonl (split cal, bench/answer_recalibrate.py); answers2's test
-split and eval/answers3.jsonl are read here, for measuring.
+split and eval/answers5.jsonl (fresh in 0.2.4) are read here, for measuring. eval/answers3.jsonl
+was the fresh set of 0.2.2-0.2.3; 0.2.4's rules were read on its misses, so it is reported as a
+development set now.
 """
 
 from __future__ import annotations
@@ -65,7 +67,6 @@ def main() -> None:
     t = time.perf_counter()
     old = run_eval(r, Path(args.eval_dir) / "answers.jsonl", Path(args.corpus))
     new = run_eval(r, Path(args.eval_dir) / "answers2.jsonl", Path(args.corpus))
-    secs = time.perf_counter() - t
     out = [
         "| set | answer accuracy | answerable | no-answer precision | no-answer recall | unanswerable | 'Antwoord:' line shown / right |",
         "|---|---|---|---|---|---|---|",
@@ -73,15 +74,16 @@ def main() -> None:
     out.append(line("eval/answers.jsonl (old, fitted on)", old.answers))
     for sp in ("dev", "test"):
         out.append(line(f"eval/answers2.jsonl {sp}" + (" (fitted on)" if sp == "dev" else " (held out)"), new.answers_by_split[sp]))
-    fresh_path = Path(args.eval_dir) / "answers3.jsonl"
-    fresh = None
-    if fresh_path.exists():  # written after 0.2.1 by another hand, never tuned on: report only
-        fresh = run_eval(r, fresh_path, Path(args.corpus))
-        out.append(line("eval/answers3.jsonl (fresh, held out)", fresh.answers))
-    cal_path = Path(args.eval_dir) / "answers4.jsonl"
-    if cal_path.exists():  # the zekerheid (only) is fitted on it: bench/answer_recalibrate.py
-        cal = run_eval(r, cal_path, Path(args.corpus))
-        out.append(line("eval/answers4.jsonl (cal: the zekerheid is fitted on it)", cal.answers))
+    extra = {}
+    for name, label in (
+        ("answers3.jsonl", "eval/answers3.jsonl (0.2.2's fresh set; rules read on it since 0.2.4)"),
+        ("answers4.jsonl", "eval/answers4.jsonl (cal: the zekerheid is fitted on it)"),
+        ("answers5.jsonl", "eval/answers5.jsonl (fresh, held out)"),
+    ):
+        if (Path(args.eval_dir) / name).exists():
+            extra[name] = run_eval(r, Path(args.eval_dir) / name, Path(args.corpus))
+            out.append(line(label, extra[name].answers))
+    secs = time.perf_counter() - t
     dev, test = new.answers_by_split["dev"], new.answers_by_split["test"]
     out.append("")
     out.append(
@@ -91,17 +93,22 @@ def main() -> None:
     )
     test_rows = [row for row in new.answer_rows if row["split"] == "test"]
     out += reliability("answers2 test", test_rows)
-    if fresh is not None:
-        out += reliability("answers3 (fresh)", fresh.answer_rows)
-    kinds = sorted({str(row["kind"]) for row in test_rows if row["answerable"]})
+    held = [("answers2 test", test_rows)]
+    if "answers5.jsonl" in extra:
+        fresh_rows = extra["answers5.jsonl"].answer_rows
+        out += reliability("answers5 (fresh)", fresh_rows)
+        held.append(("answers5 (fresh)", fresh_rows))
     out.append("")
-    out.append("Test accuracy per kind: " + ", ".join(
-        f"{k} {answer_metrics([x for x in test_rows if str(x['kind']) == k and x['answerable']])['answer_accuracy']:.2f} "
-        f"({sum(1 for x in test_rows if str(x['kind']) == k and x['answerable'])})"
-        for k in kinds
-    ))
+    for name, rows in held:
+        kinds = sorted({str(row["kind"]) for row in rows if row["answerable"]})
+        out.append(f"Accuracy per kind, {name}: " + ", ".join(
+            f"{k} {answer_metrics([x for x in rows if str(x['kind']) == k and x['answerable']])['answer_accuracy']:.2f} "
+            f"({sum(1 for x in rows if str(x['kind']) == k and x['answerable'])})"
+            for k in kinds
+        ))
     out.append("")
-    out.append(f"({secs:.0f} s for {len(old.answer_rows) + len(new.answer_rows)} questions)")
+    n = len(old.answer_rows) + len(new.answer_rows) + sum(len(e.answer_rows) for e in extra.values())
+    out.append(f"({secs:.0f} s for {n} questions)")
     text = "\n".join(out)
     print(text)
     if args.out:

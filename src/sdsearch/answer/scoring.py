@@ -552,6 +552,7 @@ def score_sentences(
     # Per sentence: closeness, the fact it holds, what it adds, the cue of the asked kind.
     novelty: dict[int, float] = {}
     cue: dict[int, float] = {}
+    other_sort: set[int] = set()  # sentences whose name or group is not of the sort asked
     row_cover = _row_cover(retriever, q, allc, bags, w)
     for c, sim in zip(allc, cos, strict=True):
         c.cos = float(sim)
@@ -568,6 +569,7 @@ def score_sentences(
             c.fact_ok = c.span is not None and fact_agrees(q, c.text, c.span, retriever)
             if typed_q and c.fact_ok and c.span is not None and not sort_fits(c.text, c.span, question):
                 c.fact_ok = False  # "inwoners" for "welke welzijnsorganisatie": a group of another sort
+                other_sort.add(id(c))
         if q.kind == "date" and c.fact_ok and c.span is not None:
             since = re.search(r"\b(sinds|vanaf|tot) wanneer\b", fold(question))
             said = fold(c.text[c.span[0] : c.span[1]])
@@ -618,6 +620,7 @@ def score_sentences(
         weak = q.kind not in ("amount", "date", "who") and not c.fact_ok and (cue[id(c)] < 1.0 or novelty[id(c)] < 0.6)
         # ... or the name it holds does not come with the asked preposition ("voor ... mensen" for "naar wie").
         weak = weak or bool(prep and c.fact_ok and c.span and c.row is None and not _after_prep(c, prep))
+        weak = weak or id(c) in other_sort  # "groepen mensen" for "bij welke centrumgemeente": read on
         if weak and c.row is None and not any(y.fact_ok or cue[id(y)] >= 1.0 for y in win if y is not c):
             # A sentence that only restates the question: the fact usually follows it, in the
             # next sentence or the one after ("We zien een trend ... Ook ons wijkteam ... In 2023
