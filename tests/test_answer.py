@@ -169,6 +169,7 @@ def test_a_name_or_group_answers_only_the_sort_asked() -> None:
     # A person asked by office is named with it; another name is no answer.
     assert not fits("Het Koersdocument MVS Jeugdmodel is vastgesteld.", "Koersdocument MVS Jeugdmodel", "Wie is de wethouder sociaal domein?")
     assert fits("Wethouder Jan de Vries opende het Taalhuis.", "Jan de Vries", "Wie is de wethouder sociaal domein?")
+    assert not fits("Zij werkten aan de Woonzorgvisie.", "Woonzorgvisie", "Wie was in 2023 de wethouder sociaal domein?")
     assert question_type("Welke vervoerder voert het vervoersloket uit?") == "who"
     assert question_type("Welk onderzoeksbureau deed het onderzoek?") == "who"
     # A law does nothing itself: "Wmo" is no answer to who delivers the care.

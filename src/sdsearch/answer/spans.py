@@ -337,7 +337,7 @@ _PEOPLE_GROUP = re.compile(
 
 # A person asked by the office they hold: "wie is de wethouder ...", "welke burgemeester".
 _ROLE = re.compile(
-    r"\b(?:wie (?:is|was|zijn|waren) (?:de |het )?|welke )"
+    r"\b(?:wie (?:is|was|zijn|waren) (?:[\w-]+ ){0,3}?|welke )"
     r"(wethouders?|burgemeesters?|directeur(?:en|s)?|voorzitters?|ministers?|staatssecretaris(?:sen)?|contactpersonen"
     r"|contactpersoon|coördinatoren|coördinator|ambassadeurs?)\b"
 )
