@@ -262,3 +262,51 @@ def test_a_long_question_in_other_words_leans_on_the_vectors(retriever: Retrieve
     assert weights[2] > base
     assert weights[1] == weights[3]  # a normal query keeps its weight
     assert Settings().unmatched_dense == 0.4
+
+
+def test_on_a_large_index_sub_questions_score_the_found_passages(retriever: Retriever) -> None:
+    """subquestion_rescore_from: from that index size a sub-question's vector scores, exactly,
+    the passages the whole question's searches and its own BM25 found, instead of searching
+    the vector index; below it (the default on any index under 2M passages) nothing changes."""
+    import numpy as np
+
+    n = len(retriever.index)
+    searched: list[int] = []
+    inner_dense = retriever.dense
+
+    def spy_dense(qvecs, k, mask):  # type: ignore[no-untyped-def]
+        searched.append(len(qvecs))
+        return inner_dense(qvecs, k, mask)
+
+    retriever.dense = spy_dense  # type: ignore[method-assign]
+    retriever.settings = Settings()
+    default = retriever.search([LONG], k=10)[0]
+    retriever.settings = Settings(subquestion_rescore_from=0)
+    never = retriever.search([LONG], k=10)[0]
+    assert searched == [3, 3]  # the question and its two sub-questions each search the index
+    assert [(h.passage.passage_id, h.score) for h in default] == [(h.passage.passage_id, h.score) for h in never]
+
+    searched.clear()
+    got: list[tuple[set[int], list[tuple[int, float]]]] = []
+    inner_among = retriever._dense_among
+
+    def spy_among(qvec, rows, k):  # type: ignore[no-untyped-def]
+        out = inner_among(qvec, rows, k)
+        got.append((set(rows), out))
+        return out
+
+    retriever._dense_among = spy_among  # type: ignore[method-assign]
+    retriever.settings = Settings(subquestion_rescore_from=n)
+    hits = retriever.search([LONG], k=10)[0]
+    assert searched == [1] and len(got) == 2 and hits  # only the whole question searched the index
+    vecs = retriever.encoder.encode_queries(list(retriever.plan(LONG).subquestions))
+    for (rows, out), vec in zip(got, vecs, strict=True):
+        ids = sorted(rows)
+        exact = np.asarray(retriever.index.vectors[ids], dtype=np.float32) @ np.asarray(vec, dtype=np.float32)
+        want = sorted(zip(ids, exact.tolist()), key=lambda x: (-x[1], x[0]))[:len(out)]
+        assert [r for r, _ in out] == [r for r, _ in want]
+        assert [s for _, s in out] == pytest.approx([s for _, s in want], abs=1e-6)
+    from sdsearch.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="subquestion_rescore_from"):
+        Settings(subquestion_rescore_from=-1).validate()

@@ -107,6 +107,12 @@ class Settings:
     # FAISS) runs in a second thread beside BM25 (0: never). Below it both sides take a few ms
     # and a thread costs more than it saves (1M passages: 28.9 vs 27.7 ms p50, docs/scale.md).
     parallel_from: int = 2_000_000
+    # Hybrid on an index of at least this many passages: a sub-question's vector scores the
+    # passages the whole question's searches and its own BM25 found, exactly, instead of
+    # searching the (approximate) vector index again (0: never). At 10M passages a long question
+    # takes ~150 instead of ~220 ms p50 (bench/results/long_queries.md); below, every
+    # sub-question searches the whole index, as the eval sets were measured.
+    subquestion_rescore_from: int = 2_000_000
     # BM25 (bm25s, "lucene" variant).
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
@@ -231,6 +237,8 @@ class Settings:
                 raise ConfigError(f"{name} moet tussen 0 en 1 liggen")
         if self.parallel_from < 0:
             raise ConfigError("parallel_from moet 0 (nooit) of meer zijn")
+        if self.subquestion_rescore_from < 0:
+            raise ConfigError("subquestion_rescore_from moet 0 (nooit) of meer zijn")
         if self.long_min_idf < 0:
             raise ConfigError("long_min_idf moet 0 (uit) of meer zijn")
         if self.long_query_words < 1 or self.short_query_words < 0 or self.prf_docs < 0 or self.prf_terms < 0:
