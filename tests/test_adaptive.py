@@ -303,7 +303,7 @@ def test_on_a_large_index_sub_questions_score_the_found_passages(retriever: Retr
     for (rows, out), vec in zip(got, vecs, strict=True):
         ids = sorted(rows)
         exact = np.asarray(retriever.index.vectors[ids], dtype=np.float32) @ np.asarray(vec, dtype=np.float32)
-        want = sorted(zip(ids, exact.tolist()), key=lambda x: (-x[1], x[0]))[:len(out)]
+        want = sorted(zip(ids, exact.tolist(), strict=True), key=lambda x: (-x[1], x[0]))[:len(out)]
         assert [r for r, _ in out] == [r for r, _ in want]
         assert [s for _, s in out] == pytest.approx([s for _, s in want], abs=1e-6)
     from sdsearch.errors import ConfigError
