@@ -133,3 +133,10 @@ def test_first_search_builds_the_default_index_and_says_so(tmp_path: Path) -> No
     third = sdsearch("search", "pleeggezinnen werven", "-k", "1", cwd=tmp_path, env_extra=env)
     assert "zijn veranderd sinds de index is gebouwd" in third.stderr
     assert "12 nieuwe pleeggezinnen" in third.stdout
+
+
+def test_eval_without_files_runs_every_set_in_eval() -> None:
+    """`sdsearch eval` with no files: every .jsonl set in eval/, none forgotten when one is added."""
+    from sdsearch.cli import _default_eval_files
+
+    assert sorted(p.name for p in _default_eval_files()) == sorted(p.name for p in (ROOT / "eval").glob("*.jsonl"))
