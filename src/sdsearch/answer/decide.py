@@ -37,9 +37,11 @@ class StatedAnswer(Answer):
         return self.statement or super().span
 
 
-# Kinds answered by a clause, not a fact to state on its own ("Antwoord:" shows no span for them;
-# on dev their spans made a right "Antwoord:" line 4 times out of 11, against 0.94 for the rest).
-CLAUSE_KINDS = ("definition", "how", "reason")
+# Kinds answered by a clause or a list, not a fact to state on its own ("Antwoord:" shows no span
+# for them; on dev their spans made a right "Antwoord:" line 4 times out of 11, against 0.94 for
+# the rest). "welke wijk/projecten/…" ("which") joined in 0.2.4: on dev (answers3 and the dev
+# questions) its one marked name was the answer 19 times out of 36, often one item of a list.
+CLAUSE_KINDS = ("definition", "how", "reason", "which")
 HARD_KINDS = ("amount", "date", "who")  # kinds whose fact is a number, date or name: missing means no answer
 
 
