@@ -203,7 +203,7 @@ def main() -> int:
         f"`{' '.join([Path(sys.executable).name, 'bench/cold_start.py'] + sys.argv[1:])}` on "
         f"{dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; {machine()}.",
         f"Load average {load_before[0]:.1f} before, {load_after[0]:.1f} after "
-        f"({os.cpu_count()} CPUs): the machine was {'shared with other jobs, so wall times are inflated; ' if max(load_before[0], load_after[0]) > (os.cpu_count() or 1) else ''}"
+        f"({os.cpu_count()} CPUs){': the machine was shared with other jobs, so wall times are inflated' if max(load_before[0], load_after[0]) > (os.cpu_count() or 1) else ''}; "
         "rounds interleave the three commands and the ratios are per round.",
         "",
         "| command | wall min | wall median | wall max | CPU median | median ratio to bare (per round) |",
