@@ -94,3 +94,21 @@ def test_a_sentence_that_restates_the_question_shows_the_one_that_answers(retrie
 
     ans = answer_question(retriever, "Naar wie verschuiven de taken voor beschermd wonen in de regio van Velsen vanaf 2024?")
     assert ans.answered and "naar de omliggende gemeenten" in ans.text
+
+
+@pytest.mark.slow
+def test_answers_of_another_sort_are_declined_and_a_list_gets_no_headline(retriever) -> None:  # type: ignore[no-untyped-def]
+    """0.2.4: "inwoners" is no vervoerder, "Wmo" no zorgaanbieder, a plan's title no wethouder
+    (the reports name none of them: no answer); a "welke" answer keeps its marked span but
+    states no "Antwoord:" fact; a name asked with "bij welke centrumgemeente" is still found
+    one sentence on."""
+    from sdsearch.answer import answer_question
+
+    for q in ("Welke vervoerder gaat het vervoersloket in Maassluis uitvoeren?",
+              "Welke zorgaanbieders voeren de pilot acute logeerzorg in Zuid-Kennemerland uit?",
+              "Wie was in 2023 de wethouder sociaal domein in Vlaardingen?"):
+        assert not answer_question(retriever, q).answered, q
+    which = answer_question(retriever, "Welke wijk in Vlaardingen krijgt flexwoningen voor Oekraïense vluchtelingen?")
+    assert which.answered and which.span and which.fact is None
+    haarlem = answer_question(retriever, "Bij welke centrumgemeente lagen de taken voor beschermd wonen van Velsen?")
+    assert haarlem.answered and haarlem.span == "Haarlem"
