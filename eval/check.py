@@ -235,6 +235,82 @@ def expected_splits(rows: list[dict]) -> dict[str, str]:
     return out
 
 
+def check_query_line(fname: str, n: int, obj: dict, prefix: str, wmin: int, wmax: int, splits: Counter[str]) -> tuple[str, str, object, list]:
+    """Keys, id, query length and split of one line of a split retrieval set; its place for
+    messages, its query, split and relevant list (counted in ``splits`` and ``ids``)."""
+    where = f"{fname}:{n} ({obj.get('id')})"
+    if set(obj) != {"id", "query", "relevant", "tags", "split"}:
+        err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'split', 'tags']")
+    qid = obj.get("id")
+    if not (isinstance(qid, str) and len(qid) == 4 and qid[0] == prefix and qid[1:].isdigit()):
+        err(f"{where}: bad id {qid!r} (expected {prefix}001, {prefix}002, ...)")
+    ids[str(qid)] += 1
+    query = obj.get("query")
+    if not isinstance(query, str) or not query.strip():
+        err(f"{where}: empty query")
+        query = ""
+    nwords = len(query.split())
+    if not wmin <= nwords <= wmax:
+        err(f"{where}: query has {nwords} words, expected {wmin}-{wmax}")
+    split = obj.get("split")
+    if split not in SPLITS:
+        err(f"{where}: split {split!r} not in {SPLITS}")
+    splits[str(split)] += 1
+    rel = obj.get("relevant")
+    if not isinstance(rel, list) or not rel:
+        err(f"{where}: 'relevant' must be a non-empty list")
+        rel = []
+    return where, query, split, rel
+
+
+def check_spans(where: str, rel: list) -> list[dict]:
+    """Each relevant {source, span}: well formed, not repeated, verbatim in its source, 30-250
+    characters; the ones found in their source."""
+    seen = set()
+    good = []
+    for j, r in enumerate(rel):
+        w = f"{where} relevant[{j}]"
+        if not isinstance(r, dict) or set(r) != {"source", "span"}:
+            err(f"{w}: must be an object with keys source, span")
+            continue
+        if (r["source"], r["span"]) in seen:
+            err(f"{w}: duplicate relevant entry")
+        seen.add((r["source"], r["span"]))
+        if check_in_source(w, r["source"], r["span"], "span"):
+            good.append(r)
+            if not 30 <= len(r["span"]) <= 250:
+                err(f"{w}: span length {len(r['span'])} outside 30-250")
+    return good
+
+
+def check_tags(where: str, obj: dict, allowed, fname: str) -> list:
+    """The line's tags: a list of known, distinct tags."""
+    tags = obj.get("tags")
+    if not isinstance(tags, list):
+        err(f"{where}: tags must be a list")
+        tags = []
+    for t in tags:
+        if t not in allowed:
+            err(f"{where}: unknown tag {t!r} for {fname}")
+    if len(set(tags)) != len(tags):
+        err(f"{where}: duplicate tag")
+    return tags
+
+
+def check_split_rule(fname: str, rows: list[tuple[int, dict]], minimum: int, splits: Counter[str]) -> None:
+    """The fixed dev/test split (``expected_splits``), the set's size and both splits present."""
+    expected = expected_splits([o for _, o in rows])
+    for n, obj in rows:
+        if obj.get("split") in SPLITS and expected.get(str(obj.get("id"))) != obj.get("split"):
+            err(f"{fname}:{n} ({obj.get('id')}): split {obj.get('split')!r} breaks the fixed split rule "
+                f"(expected {expected.get(str(obj.get('id')))!r})")
+    if len(rows) < minimum:
+        err(f"{fname}: {len(rows)} queries < {minimum}")
+    for s_ in SPLITS:
+        if not splits[s_]:
+            err(f"{fname}: no {s_} items")
+
+
 heldout_reports = []
 for fname, (prefix, allowed, minimum, (wmin, wmax)) in HELDOUT.items():
     rows = load(HERE / fname)
@@ -244,59 +320,17 @@ for fname, (prefix, allowed, minimum, (wmin, wmax)) in HELDOUT.items():
     h_primary: Counter[tuple[str, str]] = Counter()
     h_multi = 0
     for n, obj in rows:
-        where = f"{fname}:{n} ({obj.get('id')})"
-        if set(obj) != {"id", "query", "relevant", "tags", "split"}:
-            err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'split', 'tags']")
-        hid = obj.get("id")
-        if not (isinstance(hid, str) and len(hid) == 4 and hid[0] == prefix and hid[1:].isdigit()):
-            err(f"{where}: bad id {hid!r} (expected {prefix}001, {prefix}002, ...)")
-        ids[str(hid)] += 1
-        query = obj.get("query")
-        if not isinstance(query, str) or not query.strip():
-            err(f"{where}: empty query")
-            query = ""
-        nwords = len(query.split())
-        if not wmin <= nwords <= wmax:
-            err(f"{where}: query has {nwords} words, expected {wmin}-{wmax}")
+        where, query, split, rel = check_query_line(fname, n, obj, prefix, wmin, wmax, h_split)
         if prefix == "S" and query != query.lower():
             err(f"{where}: short query must be lower case")
-        split = obj.get("split")
-        if split not in SPLITS:
-            err(f"{where}: split {split!r} not in {SPLITS}")
-        h_split[str(split)] += 1
-        rel = obj.get("relevant")
-        if not isinstance(rel, list) or not rel:
-            err(f"{where}: 'relevant' must be a non-empty list")
-            rel = []
         if len(rel) > 1:
             h_multi += 1
-        seen = set()
-        good = []
-        for j, r in enumerate(rel):
-            w = f"{where} relevant[{j}]"
-            if not isinstance(r, dict) or set(r) != {"source", "span"}:
-                err(f"{w}: must be an object with keys source, span")
-                continue
-            if (r["source"], r["span"]) in seen:
-                err(f"{w}: duplicate relevant entry")
-            seen.add((r["source"], r["span"]))
-            if check_in_source(w, r["source"], r["span"], "span"):
-                good.append(r)
-                if not 30 <= len(r["span"]) <= 250:
-                    err(f"{w}: span length {len(r['span'])} outside 30-250")
+        good = check_spans(where, rel)
         for src in {r["source"] for r in good}:
             h_doc[src] += 1
         if rel and isinstance(rel[0], dict):
             h_primary[(str(rel[0].get("source")), str(split))] += 1
-        tags = obj.get("tags")
-        if not isinstance(tags, list):
-            err(f"{where}: tags must be a list")
-            tags = []
-        for t in tags:
-            if t not in allowed:
-                err(f"{where}: unknown tag {t!r} for {fname}")
-        if len(set(tags)) != len(tags):
-            err(f"{where}: duplicate tag")
+        tags = check_tags(where, obj, allowed, fname)
         if not tags:
             err(f"{where}: no tags")
         h_tags.update(tags)
@@ -308,16 +342,7 @@ for fname, (prefix, allowed, minimum, (wmin, wmax)) in HELDOUT.items():
                 err(f"{where}: tag multi-part must be set exactly when the query asks 2+ questions")
         if ("cross-gemeente" in tags) != (len(gem) >= 2) and (prefix == "L" or "cross-gemeente" in tags):
             err(f"{where}: tag cross-gemeente must be set exactly when spans come from 2+ gemeenten ({sorted(gem)})")
-    expected = expected_splits([o for _, o in rows])
-    for n, obj in rows:
-        if obj.get("split") in SPLITS and expected.get(str(obj.get("id"))) != obj.get("split"):
-            err(f"{fname}:{n} ({obj.get('id')}): split {obj.get('split')!r} breaks the fixed split rule "
-                f"(expected {expected.get(str(obj.get('id')))!r})")
-    if len(rows) < minimum:
-        err(f"{fname}: {len(rows)} queries < {minimum}")
-    for s_ in SPLITS:
-        if not h_split[s_]:
-            err(f"{fname}: no {s_} items")
+    check_split_rule(fname, rows, minimum, h_split)
     heldout_reports.append((fname, rows, h_tags, h_split, h_doc, h_primary, h_multi, allowed))
 
 # ---- answers3.jsonl (fresh held-out answer set, test only) ----
@@ -447,43 +472,12 @@ p_tags: Counter[str] = Counter()
 p_primary: Counter[tuple[str, str]] = Counter()
 p_multi = 0
 for n, obj in para_rows:
-    where = f"retrieval_paraphrase.jsonl:{n} ({obj.get('id')})"
-    if set(obj) != {"id", "query", "relevant", "tags", "split"}:
-        err(f"{where}: keys {sorted(obj)} != ['id', 'query', 'relevant', 'split', 'tags']")
-    pid = obj.get("id")
-    if not (isinstance(pid, str) and len(pid) == 4 and pid[0] == "P" and pid[1:].isdigit()):
-        err(f"{where}: bad id {pid!r} (expected P001, P002, ...)")
-    ids[str(pid)] += 1
-    query = obj.get("query")
-    if not isinstance(query, str) or not query.strip():
-        err(f"{where}: empty query")
-        query = ""
-    if not 30 <= len(query.split()) <= 80:
-        err(f"{where}: query has {len(query.split())} words, expected 30-80")
-    split = obj.get("split")
-    if split not in SPLITS:
-        err(f"{where}: split {split!r} not in {SPLITS}")
-    p_split[str(split)] += 1
-    rel = obj.get("relevant")
-    if not isinstance(rel, list) or not rel:
-        err(f"{where}: 'relevant' must be a non-empty list")
-        rel = []
+    where, query, split, rel = check_query_line("retrieval_paraphrase.jsonl", n, obj, "P", 30, 80, p_split)
     if len(rel) > 1:
         p_multi += 1
-    seen = set()
     span_stems: dict[str, str] = {}
-    for j, r in enumerate(rel):
-        w = f"{where} relevant[{j}]"
-        if not isinstance(r, dict) or set(r) != {"source", "span"}:
-            err(f"{w}: must be an object with keys source, span")
-            continue
-        if (r["source"], r["span"]) in seen:
-            err(f"{w}: duplicate relevant entry")
-        seen.add((r["source"], r["span"]))
-        if check_in_source(w, r["source"], r["span"], "span"):
-            if not 30 <= len(r["span"]) <= 250:
-                err(f"{w}: span length {len(r['span'])} outside 30-250")
-            span_stems.update(para_content_stems(r["span"]))
+    for r in check_spans(where, rel):
+        span_stems.update(para_content_stems(r["span"]))
     if rel and isinstance(rel[0], dict):
         p_primary[(str(rel[0].get("source")), str(split))] += 1
     q_stems = para_content_stems(query)
@@ -491,15 +485,7 @@ for n, obj in para_rows:
     if shared:
         err(f"{where}: query shares content words with its span(s): "
             + ", ".join(f"{q_stems[k]}~{span_stems[k]}" for k in shared))
-    tags = obj.get("tags")
-    if not isinstance(tags, list):
-        err(f"{where}: tags must be a list")
-        tags = []
-    for t in tags:
-        if t not in PARA_TAGS:
-            err(f"{where}: unknown tag {t!r} for retrieval_paraphrase.jsonl")
-    if len(set(tags)) != len(tags):
-        err(f"{where}: duplicate tag")
+    tags = check_tags(where, obj, PARA_TAGS, "retrieval_paraphrase.jsonl")
     if "paraphrase-strict" not in tags:
         err(f"{where}: tag paraphrase-strict missing")
     named = {g for g in GEMEENTEN if re.search(r"\b" + g + r"\b", query, re.I)}
@@ -508,16 +494,7 @@ for n, obj in para_rows:
     if ("multi-part" in tags) != (query.count("?") >= 2):
         err(f"{where}: tag multi-part must be set exactly when the query has 2+ question marks")
     p_tags.update(tags)
-p_expected = expected_splits([o for _, o in para_rows])
-for n, obj in para_rows:
-    if obj.get("split") in SPLITS and p_expected.get(str(obj.get("id"))) != obj.get("split"):
-        err(f"retrieval_paraphrase.jsonl:{n} ({obj.get('id')}): split {obj.get('split')!r} breaks the fixed "
-            f"split rule (expected {p_expected.get(str(obj.get('id')))!r})")
-if len(para_rows) < 100:
-    err(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries < 100")
-for s_ in SPLITS:
-    if not p_split[s_]:
-        err(f"retrieval_paraphrase.jsonl: no {s_} items")
+check_split_rule("retrieval_paraphrase.jsonl", para_rows, 100, p_split)
 
 for i, c in ids.items():
     if c > 1:
