@@ -38,6 +38,9 @@ threshold): the same checks as answers3.jsonl, with split "cal" everywhere; it f
 It also checks answers5.jsonl, the fresh held-out answer set of 0.2.4 (ids e001.. answerable,
 eu001.. unanswerable; report only, never tuned on): the same checks with split "test"
 everywhere; it fails below 120 answerable or 30 unanswerable questions.
+It also checks answers6.jsonl, the fresh held-out answer set of 0.2.5 (ids f001.. answerable,
+fu001.. unanswerable; report only, never tuned on): the same checks with split "test"
+everywhere; it fails below 120 answerable or 30 unanswerable questions.
 It also checks retrieval_paraphrase.jsonl (ids P001.., long formal questions written in other
 words than their answer): keys id, query, relevant, tags, split; ids P### and unique; spans
 verbatim and 30-250 characters; 30-80 words per query; split equal to the fixed split rule;
@@ -361,7 +364,7 @@ def check_answer_in(where: str, source, ans, ctx) -> None:
 
 
 def check_answer_set(fname: str, prefix: str, split: str, why: str, min_ans: int, min_unans: int) -> dict:
-    """One fresh answer set (answers3, answers4, answers5): ids <prefix>001.. answerable and
+    """One fresh answer set (answers3, answers4, answers5, answers6): ids <prefix>001.. answerable and
     <prefix>u001.. unanswerable, every line in ``split``; returns its counts for the summary."""
     got = {"kind": Counter(), "unans": Counter(), "doc": Counter(), "also": 0}
     for n, obj in load(HERE / fname):
@@ -424,10 +427,11 @@ def print_answer_set(fname: str, split: str, got: dict) -> None:
         print(f"    {got['doc'][s_]:4d}  {s_}")
 
 
-# answers3.jsonl and answers5.jsonl: fresh held-out sets (report only); answers4.jsonl: the calibration set.
+# answers3.jsonl, answers5.jsonl and answers6.jsonl: fresh held-out sets (report only); answers4.jsonl: the calibration set.
 answers3 = check_answer_set("answers3.jsonl", "c", "test", "the whole file is held out", 70, 20)
 answers4 = check_answer_set("answers4.jsonl", "d", "cal", "the whole file is the calibration set", 110, 30)
 answers5 = check_answer_set("answers5.jsonl", "e", "test", "the whole file is held out", 120, 30)
+answers6 = check_answer_set("answers6.jsonl", "f", "test", "the whole file is held out", 120, 30)
 
 # ---- retrieval_paraphrase.jsonl (long questions in other words) ----
 PARA_TAGS = {"paraphrase-strict", "multi-part", *GEMEENTEN}
@@ -527,6 +531,8 @@ print_answer_set("answers3.jsonl", "test", answers3)
 print_answer_set("answers4.jsonl", "cal", answers4)
 
 print_answer_set("answers5.jsonl", "test", answers5)
+
+print_answer_set("answers6.jsonl", "test", answers6)
 
 print(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries (dev={p_split['dev']}, test={p_split['test']}), "
       f"{p_multi} with more than one relevant span")
