@@ -6,9 +6,9 @@
 Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and the
 answerable head were fitted on the old set and the dev split only (bench/answer_calibrate.py),
 the zekerheid on eval/answers4.jsonl (split cal, bench/answer_recalibrate.py); answers2's test
-split and eval/answers5.jsonl (fresh in 0.2.4) are read here, for measuring. eval/answers3.jsonl
-was the fresh set of 0.2.2-0.2.3; 0.2.4's rules were read on its misses, so it is reported as a
-development set now.
+split and eval/answers6.jsonl (fresh in 0.2.5) are read here, for measuring. eval/answers3.jsonl
+(fresh in 0.2.2-0.2.3) and eval/answers5.jsonl (fresh in 0.2.4) are development sets now: later
+rules were read on their misses.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(ROOT / "corpus"))
     ap.add_argument("--eval-dir", default=str(ROOT / "eval"))
     ap.add_argument("--out", default=None)
+    ap.add_argument("--rows", default=None, help="write every question's row (answer, right, zekerheid) as JSON, per set")
     args = ap.parse_args()
     from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
@@ -78,7 +79,8 @@ def main() -> None:
     for name, label in (
         ("answers3.jsonl", "eval/answers3.jsonl (0.2.2's fresh set; rules read on it since 0.2.4)"),
         ("answers4.jsonl", "eval/answers4.jsonl (cal: the zekerheid is fitted on it)"),
-        ("answers5.jsonl", "eval/answers5.jsonl (fresh, held out)"),
+        ("answers5.jsonl", "eval/answers5.jsonl (0.2.4's fresh set; rules read on it since 0.2.5)"),
+        ("answers6.jsonl", "eval/answers6.jsonl (fresh in 0.2.5, held out)"),
     ):
         if (Path(args.eval_dir) / name).exists():
             extra[name] = run_eval(r, Path(args.eval_dir) / name, Path(args.corpus))
@@ -94,10 +96,10 @@ def main() -> None:
     test_rows = [row for row in new.answer_rows if row["split"] == "test"]
     out += reliability("answers2 test", test_rows)
     held = [("answers2 test", test_rows)]
-    if "answers5.jsonl" in extra:
-        fresh_rows = extra["answers5.jsonl"].answer_rows
-        out += reliability("answers5 (fresh)", fresh_rows)
-        held.append(("answers5 (fresh)", fresh_rows))
+    for name, label in (("answers5.jsonl", "answers5 (dev since 0.2.5)"), ("answers6.jsonl", "answers6 (fresh)")):
+        if name in extra:
+            out += reliability(label, extra[name].answer_rows)
+            held.append((label, extra[name].answer_rows))
     out.append("")
     for name, rows in held:
         kinds = sorted({str(row["kind"]) for row in rows if row["answerable"]})
@@ -109,6 +111,11 @@ def main() -> None:
     out.append("")
     n = len(old.answer_rows) + len(new.answer_rows) + sum(len(e.answer_rows) for e in extra.values())
     out.append(f"({secs:.0f} s for {n} questions)")
+    if args.rows:
+        import json
+
+        sets = {"answers.jsonl": old, "answers2.jsonl": new, **extra}
+        Path(args.rows).write_text(json.dumps({k: v.answer_rows for k, v in sets.items()}, ensure_ascii=False, default=str))
     text = "\n".join(out)
     print(text)
     if args.out:
