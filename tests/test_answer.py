@@ -48,6 +48,10 @@ def span_of(sentence: str, question: str) -> str | None:
         ("Door wie wordt het meldpunt uitgevoerd?", "who"),
         ("Voor welke jaren geeft het kabinet extra geld?", "date"),
         ("beschermd wonen velsen", None),
+        # Keyword input that names the figure it wants asks an amount; "budget" may name a topic.
+        ("tarief huishoudelijke hulp velsen", "amount"),
+        ("eigen bijdrage wmo bedrag", "amount"),
+        ("samenzijnwijmaassluis budget", None),
     ],
 )
 def test_question_type_names_the_kind_of_fact_asked_for(question: str, kind: str | None) -> None:
@@ -219,6 +223,15 @@ def test_date_span_is_the_full_date() -> None:
     assert span_of(sentence, "Wanneer treedt de nieuwe Wet inburgering in werking?") == "Op 1 januari 2022"
     assert span_of("Ook hebben we een Woonzorgvisie ouderen 2023-2030 opgesteld.", "Welke periode beslaat de Woonzorgvisie?") == "2023-2030"
     assert span_of("Aan de Broekeroog in Velserbroek ligt sinds 2021 Skaeve Huse.", "Sinds wanneer ligt Skaeve Huse daar?") == "sinds 2021"
+
+
+def test_a_question_for_a_day_is_not_answered_by_a_year_or_a_month() -> None:
+    question = "Op welke datum stelde de raad het uitvoeringsprogramma vast?"
+    assert span_of("Het uitvoeringsprogramma is in 2021 door de raad vastgesteld.", question) is None
+    assert span_of("De raad stelde het programma in maart 2021 vast.", question) is None
+    assert span_of("De raad stelde het programma op 6 juni 2019 vast.", question) == "op 6 juni 2019"
+    # "Wanneer" takes a year.
+    assert span_of("Het uitvoeringsprogramma is in 2021 door de raad vastgesteld.", "Wanneer is het programma vastgesteld?") == "in 2021"
 
 
 def test_date_span_does_not_repeat_the_year_in_the_question() -> None:

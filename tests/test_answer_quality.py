@@ -112,3 +112,15 @@ def test_answers_of_another_sort_are_declined_and_a_list_gets_no_headline(retrie
     assert which.answered and which.span and which.fact is None
     haarlem = answer_question(retriever, "Bij welke centrumgemeente lagen de taken voor beschermd wonen van Velsen?")
     assert haarlem.answered and haarlem.span == "Haarlem"
+
+
+@pytest.mark.slow
+def test_a_day_or_a_figure_asked_and_not_in_the_reports_gets_no_answer(retriever) -> None:  # type: ignore[no-untyped-def]
+    """0.2.5: keyword input naming a figure ("tarief", "bedrag") and "op welke datum" need the
+    figure or the day itself; the reports hold neither here. A figure they do hold is answered."""
+    from sdsearch.answer import answer_question
+
+    for q in ("tarief regiorijder velsen", "bedrag jongvolwassenfonds maassluis", "Op welke datum is Skaeve Huse geopend?"):
+        assert not answer_question(retriever, q).answered, q
+    ans = answer_question(retriever, "bedrag handen uit de mouwen vlaardingen")
+    assert ans.answered and ans.span == "€700.000"

@@ -72,7 +72,8 @@ class Calibration:
         cover = best.cover + f.get("lean_prev", 0.0) + f.get("lean_next", 0.0)
         fact_ok = best.fact_at is not None and best.fact_at.fact_ok
         keyword = is_keyword_query(q.text)
-        missing = q.kind is not None and not fact_ok and not keyword
+        # Keyword input asks no kind of fact, unless it names a figure ("tarief wmo vervoer velsen").
+        missing = q.kind is not None and not fact_ok and (not keyword or q.kind == "amount")
         if q.kind is not None and q.kind not in HARD_KINDS and not keyword:
             missing = missing and max(v for k, v in f.items() if k.startswith("cue_")) == 0.0
         hard = missing and q.kind in HARD_KINDS

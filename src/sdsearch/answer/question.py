@@ -77,7 +77,14 @@ def question_type(question: str) -> str | None:
     for kind, pat in KIND_CUES:
         if pat.search(q):
             return kind
+    if _KEYWORD_AMOUNT.search(q) and is_keyword_query(q):
+        return "amount"  # "tarief wmo collectief vervoer velsen": whoever types "tarief" wants the figure
     return None
+
+
+# Keyword input that names the figure it wants ("... bedrag", "tarief ..."); not "budget" or
+# "kosten", which keyword inputs also use for the topic ("samenzijnwijmaassluis budget": structureel).
+_KEYWORD_AMOUNT = re.compile(r"\b(?:bedrag|bedragen|tarief|tarieven|kostprijs)\b")
 
 
 # "Hoeveel kun je krijgen", "hoeveel ontvangt een huishouden": no noun is counted, a sum is asked.

@@ -150,6 +150,11 @@ def _amounts(sentence: str, question: str) -> list[re.Match[str]]:
     return out
 
 
+# A question that asks for a day ("op welke datum", "welke dag"), and a date that names one.
+_ASKS_DAY = re.compile(r"\bdatum\b|\bwelke dag\b")
+_DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{MONTHS})\b|\b\d{{1,2}}[-/]\d{{1,2}}[-/]", re.I)
+
+
 def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int, int]]:
     """Every span in ``sentence`` holding the kind of fact asked for, in text order."""
     if kind == "amount":
@@ -160,11 +165,14 @@ def fact_spans(sentence: str, kind: str | None, question: str) -> list[tuple[int
         return spans
     if kind == "date":
         qyears = set(YEAR.findall(question))
+        day = bool(_ASKS_DAY.search(fold(question)))
         out = []
         for m in DATE.finditer(sentence):
             years = set(YEAR.findall(m.group(0)))
             if years and years <= qyears and not re.search(MONTHS, m.group(0), re.I):
                 continue  # only repeats a year the question names
+            if day and not _DAY.search(m.group(0)):
+                continue  # "op welke datum": a year or a month is not a date ("in 2021 vastgesteld")
             out.append((m.start(), m.end()))
         if not out and re.search(r"\bwanneer\b", fold(question)):
             # "Wanneer zet Velsen gezinsbegeleiding in?" — "... als kinderen én ouders een beperking hebben".
