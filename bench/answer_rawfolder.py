@@ -5,7 +5,8 @@ and answered like the named corpus: does answering lean on the metadata the name
 
 Copies corpus/*.txt to a temporary folder as r1.txt ... r5.txt (a fixed shuffle), builds an
 index of it with the bundled model, rewrites the eval sets' source names to match, and runs
-eval/answers.jsonl and eval/answers2.jsonl (dev and test) on both indexes.
+eval/answers.jsonl, eval/answers2.jsonl (dev and test) and the sets written from random passages
+(answers3, answers4 = cal, answers5, and answers6, the fresh set) on both indexes.
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ def measure(index: Path, corpus: Path, eval_dir: Path) -> dict[str, dict[str, fl
     r = Retriever(open_index(index), load_encoder())
     old = run_eval(r, eval_dir / "answers.jsonl", corpus)
     new = run_eval(r, eval_dir / "answers2.jsonl", corpus)
-    return {"old": old.answers, "dev": new.answers_by_split["dev"], "test": new.answers_by_split["test"]}
+    out = {"old": old.answers, "dev": new.answers_by_split["dev"], "test": new.answers_by_split["test"]}
+    for name in RANDOM_SETS:
+        if (eval_dir / name).is_file():
+            out[name.removesuffix(".jsonl")] = run_eval(r, eval_dir / name, corpus).answers
+    return out
+
+
+# The answer sets written from passages drawn at random (eval/README.md); answers6 is the fresh one.
+RANDOM_SETS = ("answers3.jsonl", "answers4.jsonl", "answers5.jsonl", "answers6.jsonl")
 
 
 def main() -> None:
@@ -65,7 +74,9 @@ def main() -> None:
             shutil.copyfile(ROOT / "corpus" / src, raw / dst)
         eval_dir = tmp_path / "eval"
         eval_dir.mkdir()
-        for name in ("answers.jsonl", "answers2.jsonl"):
+        for name in ("answers.jsonl", "answers2.jsonl", *RANDOM_SETS):
+            if not (ROOT / "eval" / name).is_file():
+                continue
             items = [json.loads(x) for x in (ROOT / "eval" / name).read_text(encoding="utf-8").splitlines() if x.strip()]
             (eval_dir / name).write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in rename_sources(items, names)), encoding="utf-8")
         index = tmp_path / "index"
@@ -80,7 +91,7 @@ def main() -> None:
         "| set | named corpus: accuracy / no-answer P / R | raw folder: accuracy / no-answer P / R | accuracy difference |",
         "|---|---|---|---|",
     ]
-    for k in ("old", "dev", "test"):
+    for k in named_m:
         a, b = named_m[k], raw_m[k]
         lines.append(
             f"| {k} | {a['answer_accuracy']:.3f} / {a['no_answer_precision']:.3f} / {a['no_answer_recall']:.3f} | "

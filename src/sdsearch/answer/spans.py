@@ -150,8 +150,8 @@ def _amounts(sentence: str, question: str) -> list[re.Match[str]]:
     return out
 
 
-# A question that asks for a day ("op welke datum", "welke dag"), and a date that names one.
-_ASKS_DAY = re.compile(r"\bdatum\b|\bwelke dag\b")
+# A question that asks for a day ("op welke datum", "per welke datum"), and a date that names one.
+_ASKS_DAY = re.compile(r"\bdatum\b")
 _DAY = re.compile(rf"\b\d{{1,2}}\s+(?:{MONTHS})\b|\b\d{{1,2}}[-/]\d{{1,2}}[-/]", re.I)
 
 
