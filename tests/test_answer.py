@@ -125,6 +125,18 @@ def test_a_range_or_a_repeat_of_figures_is_one_fact(sentence: str, question: str
     assert span_of(sentence, question) == fact
 
 
+def test_a_group_asked_voor_wie_is_marked_with_the_clause_that_says_which_of_them() -> None:
+    sentence = "De woonvoorziening is bedoeld voor mensen die structureel overlast veroorzaken in hun eigen woonomgeving."
+    assert span_of(sentence, "Voor wie is de woonvoorziening bedoeld?") == "mensen die structureel overlast veroorzaken in hun eigen woonomgeving"
+    # A qualifier does not end on the words after it; a clause the main clause runs on from is not taken.
+    assert span_of("Het fonds is er voor inwoners van Maassluis door een ruimere regeling.", "Voor wie is het fonds?") == "inwoners van Maassluis"
+    from sdsearch.answer.spans import fact_spans
+
+    long = "De begeleiding van mensen die moeten inburgeren ligt met deze wet bij de gemeenten."
+    spans = [long[a:b] for a, b in fact_spans(long, "who", "Voor wie is de begeleiding?")]
+    assert "mensen" in spans and not any(s.startswith("mensen die") for s in spans)
+
+
 def test_a_group_of_another_sort_does_not_answer_welke_with_a_group_noun() -> None:
     # "Welke huisartsen ...?" wants huisartsen by name; "instellingen" is another sort of party.
     assert span_of("Daarvoor werken we samen met de instellingen.", "Welke huisartsen werken mee?") is None

@@ -42,9 +42,25 @@ GROUP = re.compile(
     r"|werkgevers|scholen|huisartsen|wijkteams|corporaties|vrijwilligersorganisaties|burgemeester|wethouders?"
     r"|kinderrechter|rechter|gemeenteraad|gemeenteraden|college|kabinet|minister|rijk|consulenten?|coaches"
     r"|medewerkers|jeugdbescherming|wijkteam|raad|gemeenten)\b"
-    r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+[^\s,.;:]+){1,3})?",
+    r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+(?!die\b)[^\s,.;:]+){1,3})?",
     re.I,
 )
+# Words a group's qualifier does not end on ("inwoners van Maassluis door een" → "inwoners van Maassluis").
+_GROUP_TRAIL = frozenset("door een de het en of voor van met in op te aan om dat als zoals bij naar".split())
+# The relative clause that says which of them, when it ends the sentence or a clause: "mensen die
+# structureel overlast veroorzaken in hun eigen woonomgeving." (not "mensen die moeten inburgeren
+# ligt ... bij de gemeenten", where the main clause goes on: that one is too long to take).
+_WHICH_ONES = re.compile(r"\s+die\b(?:\s+[^\s,.;:()]+){1,8}(?=\s*(?:[,.;:]|$))")
+
+
+def _group_end(sentence: str, start: int, end: int, clause: bool) -> int:
+    """``end`` moved back over function words the qualifier's few words happened to catch, and
+    on over the relative clause that says which of the group (``clause``: "voor wie" asks it)."""
+    while (m := re.search(r"\s+(\S+)$", sentence[start:end])) and m.group(1).lower() in _GROUP_TRAIL:
+        end = start + m.start()
+    if clause and (rel := _WHICH_ONES.match(sentence, end)):
+        end = rel.end()
+    return end
 DEMONYM = re.compile(r"[A-Z]\w+(?:aren|ers|ezen)")
 QUOTED = re.compile(r"[‘“\"]([^‘’“”\"]{3,80})[’”\"]")
 REASON = re.compile(
@@ -284,9 +300,10 @@ def _who_spans(sentence: str, question: str) -> list[tuple[int, int]]:
             out.append((m.start(1), m.end(1)))
     if re.search(r"\bwie\b|\bwelke?\b", fold(question)):
         other_sort = bool(noun and GROUP.fullmatch(noun))  # "Welke huisartsen ...?": "instellingen" is another sort
+        for_whom = asked_preposition(question) == "voor"
         for m in GROUP.finditer(sentence):
             if not known(fold(m.group(0).split()[0])) and not other_sort:
-                out.append((m.start(), m.end()))
+                out.append((m.start(), _group_end(sentence, m.start(), m.end(), for_whom)))
     # A name inside a longer one ("Handen" in "Handen uit de mouwen") is the longer one.
     return sorted({a for a in out if not any(b != a and b[0] <= a[0] and a[1] <= b[1] for b in out)})
 
