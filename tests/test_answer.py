@@ -130,6 +130,9 @@ def test_a_group_asked_voor_wie_is_marked_with_the_clause_that_says_which_of_the
     assert span_of(sentence, "Voor wie is de woonvoorziening bedoeld?") == "mensen die structureel overlast veroorzaken in hun eigen woonomgeving"
     # A qualifier does not end on the words after it; a clause the main clause runs on from is not taken.
     assert span_of("Het fonds is er voor inwoners van Maassluis door een ruimere regeling.", "Voor wie is het fonds?") == "inwoners van Maassluis"
+    # ... nor inside a parenthesis it opens.
+    brackets = "Het is van belang dat nieuwkomers in Maassluis (arbeidsmigranten, statushouders) ook meedoen."
+    assert span_of(brackets, "Voor wie is het van belang?") == "nieuwkomers in Maassluis"
     from sdsearch.answer.spans import fact_spans
 
     long = "De begeleiding van mensen die moeten inburgeren ligt met deze wet bij de gemeenten."

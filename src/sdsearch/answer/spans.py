@@ -42,7 +42,7 @@ GROUP = re.compile(
     r"|werkgevers|scholen|huisartsen|wijkteams|corporaties|vrijwilligersorganisaties|burgemeester|wethouders?"
     r"|kinderrechter|rechter|gemeenteraad|gemeenteraden|college|kabinet|minister|rijk|consulenten?|coaches"
     r"|medewerkers|jeugdbescherming|wijkteam|raad|gemeenten)\b"
-    r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+(?!die\b)[^\s,.;:]+){1,3})?",
+    r"(?:\s+(?:ouder|jonger|van|met|zonder|in|uit|tot|tussen|onder|boven)\b(?:\s+(?!die\b)[^\s,.;:()]+){1,3})?",
     re.I,
 )
 # Words a group's qualifier does not end on ("inwoners van Maassluis door een" → "inwoners van Maassluis").
