@@ -338,6 +338,9 @@ def test_the_column_is_the_one_the_question_names() -> None:
     assert choose_column(ind, "Hoeveel banen had Vlaardingen in 2018?", 4, own="Vlaardingen") == 3
     assert choose_column(ind, "Welk percentage Vlaardingse jongeren had in 2018 jeugdhulp?", 4, own="Vlaardingen") == 3
     assert choose_column(ind, "Hoeveel banen waren er in Nederland in 2018?", 4, own="Vlaardingen") == 2
+    # The report's own gemeente names the table as much as a column: the column named outright wins.
+    assert choose_column(ind, "Hoeveel banen geeft de Vlaardingse tabel voor Nederland in 2018?", 4, own="Vlaardingen") == 2
+    assert choose_column(ind, "Wat geeft de Vlaardingse tabel voor gemeenten van 50.000 - 100.000 inw. in 2018?", 4, own="Vlaardingen") == 1
 
 
 def test_a_cell_is_stated_with_row_column_and_unit() -> None:

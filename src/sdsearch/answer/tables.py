@@ -167,6 +167,7 @@ def choose_column(
     qwords |= {n.replace(".", "") for n in re.findall(r"\d[\d.]{2,}", question) if not re.fullmatch(r"(?:19|20)\d{2}", n)}
     # "+" and "-" (added, withdrawn) belong to the period the date columns span.
     period = set().union(*(_label_keys(lab)[0] for lab in labels))
+    own_words = set(re.findall(r"[^\W\d_]{3,}", fold(own))) if own else set()
     best, best_key = None, (0.0, False, 0)
     for i, lab in enumerate(labels):
         years, words = _label_keys(lab)
@@ -177,7 +178,9 @@ def choose_column(
             years = years | period
         if qyears and not (qyears & years):
             continue
-        score = 2.0 * len(qyears & years) + _words_match(qwords, words)
+        # The report's own gemeente names the document as much as the column ("de Vlaardingse
+        # indicatorentabel voor Nederland 2018"): it breaks ties, it does not outweigh a named column.
+        score = 2.0 * len(qyears & years) + _words_match(qwords, words - own_words)
         if own and fold(own) in words:
             score += 0.5
         # Ties (no year asked): the report's own year, else the latest column.
