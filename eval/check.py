@@ -129,6 +129,27 @@ def check_in_source(where: str, source, text, what: str) -> bool:
 
 ids: Counter[str] = Counter()
 
+def check_spans(where: str, rel: list, length=err) -> list[dict]:
+    """Each relevant {source, span}: well formed, not repeated, verbatim in its source, 30-250
+    characters (``length`` reports one outside that: an error, or for retrieval.jsonl a
+    warning); the ones found in their source."""
+    seen = set()
+    good = []
+    for j, r in enumerate(rel):
+        w = f"{where} relevant[{j}]"
+        if not isinstance(r, dict) or set(r) != {"source", "span"}:
+            err(f"{w}: must be an object with keys source, span")
+            continue
+        if (r["source"], r["span"]) in seen:
+            err(f"{w}: duplicate relevant entry")
+        seen.add((r["source"], r["span"]))
+        if check_in_source(w, r["source"], r["span"], "span"):
+            good.append(r)
+            if not 30 <= len(r["span"]) <= 250:
+                length(f"{w}: span length {len(r['span'])} outside 30-250")
+    return good
+
+
 # ---- retrieval.jsonl ----
 retrieval = load(HERE / "retrieval.jsonl")
 tag_counts: Counter[str] = Counter()
@@ -150,18 +171,7 @@ for n, obj in retrieval:
         rel = []
     if len(rel) > 1:
         n_multi += 1
-    seen = set()
-    for j, r in enumerate(rel):
-        w = f"{where} relevant[{j}]"
-        if not isinstance(r, dict) or set(r) != {"source", "span"}:
-            err(f"{w}: must be an object with keys source, span")
-            continue
-        if (r["source"], r["span"]) in seen:
-            err(f"{w}: duplicate relevant entry")
-        seen.add((r["source"], r["span"]))
-        if check_in_source(w, r["source"], r["span"], "span"):
-            if not 30 <= len(r["span"]) <= 250:
-                warn(f"{w}: span length {len(r['span'])} outside 30-250")
+    check_spans(where, rel, length=warn)
     for s in {r["source"] for r in rel if isinstance(r, dict) and "source" in r}:
         doc_counts[s] += 1
     tags = obj.get("tags")
@@ -264,26 +274,6 @@ def check_query_line(fname: str, n: int, obj: dict, prefix: str, wmin: int, wmax
         err(f"{where}: 'relevant' must be a non-empty list")
         rel = []
     return where, query, split, rel
-
-
-def check_spans(where: str, rel: list) -> list[dict]:
-    """Each relevant {source, span}: well formed, not repeated, verbatim in its source, 30-250
-    characters; the ones found in their source."""
-    seen = set()
-    good = []
-    for j, r in enumerate(rel):
-        w = f"{where} relevant[{j}]"
-        if not isinstance(r, dict) or set(r) != {"source", "span"}:
-            err(f"{w}: must be an object with keys source, span")
-            continue
-        if (r["source"], r["span"]) in seen:
-            err(f"{w}: duplicate relevant entry")
-        seen.add((r["source"], r["span"]))
-        if check_in_source(w, r["source"], r["span"], "span"):
-            good.append(r)
-            if not 30 <= len(r["span"]) <= 250:
-                err(f"{w}: span length {len(r['span'])} outside 30-250")
-    return good
 
 
 def check_tags(where: str, obj: dict, allowed, fname: str) -> list:
