@@ -2,7 +2,7 @@
 dense weight that grows when BM25's best passage lacks the question's words.
 
     python bench/long_queries.py quality                 # bundled corpus, dev then test splits
-    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N] [--defaults-only]
+    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N] [--defaults-only | --blocks]
     (either with --out FILE: the markdown table is appended there too)
 
 The cuts (``Settings``): ``subquestion_prf`` off (a sub-question of a long multi-part question
@@ -23,7 +23,10 @@ vectors cached). The cuts were chosen on the dev split; test was run once for th
 Every eval query runs in each configuration in turn, one per call, the order rotating, after a
 warm-up. Reports hybrid p50 / p95 per query set and the BM25 work of a long question: searches
 (the question and its sub-questions), the postings their full sums read (a search MaxScore
-answers reads fewer and is not counted: rare for long questions) and BM25 ms.
+answers reads fewer and is not counted: rare for long questions) and BM25 ms. With
+``--blocks`` the default settings run twice, BM25's postings summed block by block
+(``sparse.BLOCK_ROWS`` rows at a time, 0.2.6) and term after term over the whole score array
+(as 0.2.5 did: ``BLOCK_MIN_DOCS`` out of reach), interleaved in one process on the same index.
 """
 
 from __future__ import annotations
@@ -90,16 +93,27 @@ def quality(out: str | None) -> None:
     emit(lines, out)
 
 
-def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False) -> None:
+BLOCK_CONFIGS = {"term after term (0.2.5)": False, "block by block (0.2.6, default)": True}
+
+
+def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False, blocks: bool = False) -> None:
     from parallel_hybrid import pct
 
+    from sdsearch import sparse as sparse_module
     from sdsearch.models import load_encoder
     from sdsearch.retrieve import Retriever
     from sdsearch.store import open_index
 
     index = open_index(Path(index_dir))
     enc = load_encoder()
-    configs = {"this checkout's defaults": {}} if defaults_only else CONFIGS
+    configs: dict[str, dict[str, Any]] = {"this checkout's defaults": {}} if defaults_only else CONFIGS
+    if blocks:
+        configs = {label: {} for label in BLOCK_CONFIGS}
+    block_min = sparse_module.BLOCK_MIN_DOCS
+
+    def set_blocks(label: str) -> None:
+        if blocks:
+            sparse_module.BLOCK_MIN_DOCS = block_min if BLOCK_CONFIGS[label] else 1 << 62
     retrievers = {label: Retriever(index, enc, Settings(**kw)) for label, kw in configs.items()}
     sparse = index.sparse
     # BM25 work per question: searches (``Retriever.sparse_planned`` calls: the question, its
@@ -137,6 +151,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_o
         qs = [q for n in SETS for q in per[n]]
     labels = list(configs)
     for label in labels:  # warm-up: the first touch of the index pages is not in the numbers
+        set_blocks(label)
         retrievers[label].search([qs[0][1]], k=10)
     times: dict[tuple[str, str], list[float]] = {}
     load0 = os.getloadavg()[0]
@@ -146,6 +161,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_o
             for j in range(len(labels)):
                 label = labels[(i + j + rnd) % len(labels)]
                 current[0] = f"{label}\0{name}"
+                set_blocks(label)
                 t0 = time.perf_counter()
                 retrievers[label].search([q], k=10)
                 times.setdefault((label, name), []).append(time.perf_counter() - t0)
@@ -156,6 +172,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_o
         f"`python bench/long_queries.py latency --index {index_dir} --rounds {rounds}"
         + (f" --limit {limit}" if limit else "")
         + (" --defaults-only" if defaults_only else "")
+        + (" --blocks" if blocks else "")
         + f"` · hybrid, one query per call, k=10, {os.cpu_count()} cores, vector side beside BM25 "
         + f"from {Settings().parallel_from:,} passages",
         "",
@@ -185,13 +202,14 @@ def main() -> None:
     ap.add_argument("--out")
     ap.add_argument("--defaults-only", action="store_true", help="latency: only Settings() as this checkout has them "
                     "(copied into an older checkout's bench/, it measures that version)")
+    ap.add_argument("--blocks", action="store_true", help="latency: the defaults with BM25 summed block by block and term after term")
     args = ap.parse_args()
     if args.what == "quality":
         quality(args.out)
     else:
         if not args.index:
             ap.error("latency needs --index")
-        latency(args.index, args.rounds, args.limit, args.out, args.defaults_only)
+        latency(args.index, args.rounds, args.limit, args.out, args.defaults_only, args.blocks)
 
 
 if __name__ == "__main__":

@@ -219,6 +219,32 @@ def test_the_compiled_kernel_adds_postings_as_numpy_does(zipf: SparseIndex, monk
     assert calls >= 20 * 8
 
 
+@pytest.mark.parametrize("rows", [1, 37, 256, 5_000])
+def test_summing_block_by_block_gives_the_same_scores(zipf: SparseIndex, monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    """From BLOCK_MIN_DOCS passages on the rows are filled a block at a time: the same float32
+    scores, bit for bit, whatever the block size (one row, uneven, a whole index in one)."""
+    from sdsearch import sparse as S
+
+    rng = np.random.default_rng(11)
+    queries = [{f"w{int(i)}": float(w) for i, w in zip(rng.integers(0, 420, 9), rng.choice([1.0, 0.3, 2.0, 0.07], 9), strict=True)} for _ in range(15)]
+    queries.append({"w0": 1.0, "w0 ": 1.0, "w3": 0.5})  # an unknown term among them
+    mask = rng.random(zipf.num_docs) < 0.6
+    want = [(zipf.weighted_scores(q), zipf.weighted_scores(q, mask), zipf.scores(list(q))) for q in queries]
+    monkeypatch.setattr(S, "BLOCK_ROWS", rows)
+    monkeypatch.setattr(S, "BLOCK_MIN_DOCS", 0)
+    summed = []
+    real = zipf._sum_postings
+    monkeypatch.setattr(zipf, "_sum_postings", lambda terms: summed.append(len(terms)) or real(terms))
+    for q, (plain, masked, unweighted) in zip(queries, want, strict=True):
+        assert np.array_equal(zipf.weighted_scores(q), plain)
+        assert np.array_equal(zipf.weighted_scores(q, mask), masked)
+        assert np.array_equal(zipf.scores(list(q)), unweighted)
+    assert len(summed) == 3 * len(queries) and max(summed) >= 8
+    n = 3
+    top = zipf.top_weighted(queries[0], n)
+    assert [r for r, _ in top] == [int(i) for i in np.argsort(-want[0][0], kind="stable")[:n]]
+
+
 def test_a_short_posting_list_does_not_load_scipy(monkeypatch: pytest.MonkeyPatch) -> None:
     from sdsearch import sparse as S
 

@@ -17,7 +17,10 @@ search imports bm25s. A posting list of ``KERNEL_MIN_POSTINGS`` or more is added
 compiled sparse matrix-vector kernel, one pass instead of numpy's gather, add and scatter (3×
 faster on the long lists of a long question at 10M passages; the same float32 values: the
 weight is applied first and the kernel adds each value once); below that scipy is not imported,
-so a search on a small index never loads it.
+so a search on a small index never loads it. From ``BLOCK_MIN_DOCS`` passages on, a query's
+postings are summed one block of rows at a time, every term's slice of that block in turn, so
+the block's scores stay in the cache (``_sum_postings``: the same additions in the same order
+per passage, so the same float32 scores; 2× faster on a long question's lists at 10M).
 
 Weighted queries (``weighted_scores``, ``top_weighted``) sum weight · BM25 of each term into
 one array, postings only: the same float32 values as adding ``weight * scores([term])``
@@ -59,6 +62,13 @@ COMPLETE_COST = 10
 # From this many postings on, one term's postings are added by scipy's compiled kernel
 # (``_add_postings``): ~3 ns a posting at 10M passages against ~9–14 ns for numpy's indexed add.
 KERNEL_MIN_POSTINGS = 1 << 16
+# A query's postings are summed one block of this many rows at a time (4 MB of float32 scores,
+# which stay in the cache while every term adds its postings of that block), from
+# ``BLOCK_MIN_DOCS`` passages on; a block's slice of a posting list goes to the kernel from
+# ``BLOCK_KERNEL_MIN`` postings. Below that, term after term over the whole array.
+BLOCK_ROWS = 1 << 20
+BLOCK_MIN_DOCS = 2 * BLOCK_ROWS
+BLOCK_KERNEL_MIN = 256
 
 _kernel: Any = None  # scipy's csc_matvec once looked up; False when scipy cannot give it
 
@@ -76,14 +86,15 @@ def _csc_matvec() -> Any:
     return _kernel or None
 
 
-def _add_postings(scores: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+def _add_postings(scores: np.ndarray, rows: np.ndarray, values: np.ndarray, kernel_min: int | None = None) -> None:
     """``scores[rows] += values`` for distinct ``rows`` (one term's postings), in place.
 
-    A long list goes through scipy's ``csc_matvec`` as a one-column matrix times 1: it reads
-    each posting once and adds it where numpy gathers, adds and scatters in three passes. Each
-    value is added once (x·1 is exact), so the float32 result is numpy's, bit for bit.
+    A list of ``kernel_min`` (default ``KERNEL_MIN_POSTINGS``) postings or more goes through scipy's ``csc_matvec`` as a
+    one-column matrix times 1: it reads each posting once and adds it where numpy gathers, adds
+    and scatters in three passes. Each value is added once (x·1 is exact), so the float32
+    result is numpy's, bit for bit.
     """
-    if len(rows) >= KERNEL_MIN_POSTINGS and scores.dtype == values.dtype == np.float32:
+    if len(rows) >= (KERNEL_MIN_POSTINGS if kernel_min is None else kernel_min) and scores.dtype == values.dtype == np.float32:
         kernel = _csc_matvec()
         rows, values = np.ascontiguousarray(rows), np.ascontiguousarray(values)
         if kernel is not None and rows.dtype in (np.int32, np.int64) and scores.flags.c_contiguous:
@@ -205,15 +216,40 @@ class SparseIndex:
         ids = self.term_ids(terms)
         if not ids or self.num_docs == 0:
             return None
-        scores = np.zeros(self.num_docs, dtype=self._dtype)
-        indptr, indices, data = self._indptr, self._indices, self._data
-        for t in ids:  # term by term, as bm25s sums them: the same float32 result
-            start, end = int(indptr[t]), int(indptr[t + 1])
-            # A term's postings name each passage once, so a plain indexed add equals bm25s's
-            # np.add.at (bit for bit) and is many times faster on long posting lists.
-            _add_postings(scores, indices[start:end], data[start:end])
+        # Term by term, as bm25s sums them: the same float32 result.
+        scores = self._sum_postings([(t, None) for t in ids])
         if mask is not None:
             scores *= mask.astype(np.float32)
+        return scores
+
+    def _sum_postings(self, terms: Sequence[tuple[int, float | None]]) -> np.ndarray:
+        """Σ weight · BM25 of (term id, weight) over every passage (weight None: 1, unmultiplied).
+
+        Each passage's terms are added in the query's order, and a term's postings name each
+        passage once, so a plain indexed add equals bm25s's ``np.add.at``, bit for bit. From
+        ``BLOCK_MIN_DOCS`` passages on, the rows are filled one block at a time, every term's
+        postings of that block in turn (each list is sorted by row, so a block's postings are
+        one slice): per passage the same additions in the same order, so the same float32 sum,
+        with the block's scores in the cache instead of a pass over the whole array per term
+        (2× faster on a long question's 20 lists at 10M passages).
+        """
+        scores = np.zeros(self.num_docs, dtype=self._dtype)
+        indptr, indices, data = self._indptr, self._indices, self._data
+        dt = self._dtype.type
+        spans = [(int(indptr[t]), int(indptr[t + 1]), w) for t, w in terms]
+        if self.num_docs < BLOCK_MIN_DOCS or len(spans) < 2:
+            for start, end, w in spans:
+                values = data[start:end] if w is None else dt(w) * data[start:end]
+                _add_postings(scores, indices[start:end], values)
+            return scores
+        inner = np.arange(BLOCK_ROWS, self.num_docs, BLOCK_ROWS).astype(indices.dtype)  # no cast of the lists
+        cuts = [start + np.concatenate(([0], np.searchsorted(indices[start:end], inner), [end - start])) for start, end, _ in spans]
+        for b in range(len(inner) + 1):
+            for (_, _, w), cut in zip(spans, cuts, strict=True):
+                lo, hi = int(cut[b]), int(cut[b + 1])
+                if hi > lo:
+                    values = data[lo:hi] if w is None else dt(w) * data[lo:hi]
+                    _add_postings(scores, indices[lo:hi], values, BLOCK_KERNEL_MIN)
         return scores
 
     def top(self, terms: Sequence[str], n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -239,11 +275,7 @@ class SparseIndex:
         ids = self._weighted_ids(terms)
         if not ids or self.num_docs == 0:
             return None
-        scores = np.zeros(self.num_docs, dtype=self._dtype)
-        indptr, indices, data = self._indptr, self._indices, self._data
-        for t, w in ids:
-            start, end = int(indptr[t]), int(indptr[t + 1])
-            _add_postings(scores, indices[start:end], self._dtype.type(w) * data[start:end])
+        scores = self._sum_postings(ids)
         if mask is not None:
             scores *= mask.astype(self._dtype)
         return scores
