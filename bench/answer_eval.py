@@ -6,9 +6,10 @@
 Uses ``sdsearch.evaluate.run_eval`` exactly as ``sdsearch eval`` does. The scorer and the
 answerable head were fitted on the old set and the dev split only (bench/answer_calibrate.py),
 the zekerheid on eval/answers4.jsonl (split cal, bench/answer_recalibrate.py); answers2's test
-split and eval/answers6.jsonl (fresh in 0.2.5) are read here, for measuring. eval/answers3.jsonl
-(fresh in 0.2.2-0.2.3) and eval/answers5.jsonl (fresh in 0.2.4) are development sets now: later
-rules were read on their misses.
+split, eval/answers7.jsonl (fresh in 0.2.6) and eval/answers6.jsonl (0.2.5's fresh set, looked at
+to keep or drop 0.2.5's changes, never to read its misses) are read here, for measuring.
+eval/answers3.jsonl (fresh in 0.2.2-0.2.3) and eval/answers5.jsonl (fresh in 0.2.4) are
+development sets now: later rules were read on their misses.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def main() -> None:
         ("answers3.jsonl", "eval/answers3.jsonl (0.2.2's fresh set; rules read on it since 0.2.4)"),
         ("answers4.jsonl", "eval/answers4.jsonl (cal: the zekerheid is fitted on it)"),
         ("answers5.jsonl", "eval/answers5.jsonl (0.2.4's fresh set; rules read on it since 0.2.5)"),
-        ("answers6.jsonl", "eval/answers6.jsonl (fresh in 0.2.5, held out)"),
+        ("answers6.jsonl", "eval/answers6.jsonl (0.2.5's fresh set, held out; 5 looks)"),
+        ("answers7.jsonl", "eval/answers7.jsonl (fresh in 0.2.6, held out)"),
     ):
         if (Path(args.eval_dir) / name).exists():
             extra[name] = run_eval(r, Path(args.eval_dir) / name, Path(args.corpus))
@@ -96,7 +98,7 @@ def main() -> None:
     test_rows = [row for row in new.answer_rows if row["split"] == "test"]
     out += reliability("answers2 test", test_rows)
     held = [("answers2 test", test_rows)]
-    for name, label in (("answers5.jsonl", "answers5 (dev since 0.2.5)"), ("answers6.jsonl", "answers6 (fresh)")):
+    for name, label in (("answers5.jsonl", "answers5 (dev since 0.2.5)"), ("answers6.jsonl", "answers6 (0.2.5's fresh set)"), ("answers7.jsonl", "answers7 (fresh)")):
         if name in extra:
             out += reliability(label, extra[name].answer_rows)
             held.append((label, extra[name].answer_rows))

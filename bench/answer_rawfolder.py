@@ -6,7 +6,7 @@ and answered like the named corpus: does answering lean on the metadata the name
 Copies corpus/*.txt to a temporary folder as r1.txt ... r5.txt (a fixed shuffle), builds an
 index of it with the bundled model, rewrites the eval sets' source names to match, and runs
 eval/answers.jsonl, eval/answers2.jsonl (dev and test) and the sets written from random passages
-(answers3, answers4 = cal, answers5, and answers6, the fresh set) on both indexes.
+(answers3, answers4 = cal, answers5, answers6, and answers7, the fresh set) on both indexes.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def measure(index: Path, corpus: Path, eval_dir: Path) -> dict[str, dict[str, fl
     return out
 
 
-# The answer sets written from passages drawn at random (eval/README.md); answers6 is the fresh one.
-RANDOM_SETS = ("answers3.jsonl", "answers4.jsonl", "answers5.jsonl", "answers6.jsonl")
+# The answer sets written from passages drawn at random (eval/README.md); answers7 is the fresh one.
+RANDOM_SETS = ("answers3.jsonl", "answers4.jsonl", "answers5.jsonl", "answers6.jsonl", "answers7.jsonl")
 
 
 def main() -> None:

@@ -41,6 +41,9 @@ everywhere; it fails below 120 answerable or 30 unanswerable questions.
 It also checks answers6.jsonl, the fresh held-out answer set of 0.2.5 (ids f001.. answerable,
 fu001.. unanswerable; report only, never tuned on): the same checks with split "test"
 everywhere; it fails below 120 answerable or 30 unanswerable questions.
+It also checks answers7.jsonl, the fresh held-out answer set of 0.2.6 (ids g001.. answerable,
+gu001.. unanswerable; report only, never tuned on): the same checks with split "test"
+everywhere; it fails below 120 answerable or 30 unanswerable questions.
 It also checks retrieval_paraphrase.jsonl (ids P001.., long formal questions written in other
 words than their answer): keys id, query, relevant, tags, split; ids P### and unique; spans
 verbatim and 30-250 characters; 30-80 words per query; split equal to the fixed split rule;
@@ -417,11 +420,12 @@ def print_answer_set(fname: str, split: str, got: dict) -> None:
         print(f"    {got['doc'][s_]:4d}  {s_}")
 
 
-# answers3.jsonl, answers5.jsonl and answers6.jsonl: fresh held-out sets (report only); answers4.jsonl: the calibration set.
+# answers3.jsonl, answers5.jsonl, answers6.jsonl and answers7.jsonl: fresh held-out sets (report only); answers4.jsonl: the calibration set.
 answers3 = check_answer_set("answers3.jsonl", "c", "test", "the whole file is held out", 70, 20)
 answers4 = check_answer_set("answers4.jsonl", "d", "cal", "the whole file is the calibration set", 110, 30)
 answers5 = check_answer_set("answers5.jsonl", "e", "test", "the whole file is held out", 120, 30)
 answers6 = check_answer_set("answers6.jsonl", "f", "test", "the whole file is held out", 120, 30)
+answers7 = check_answer_set("answers7.jsonl", "g", "test", "the whole file is held out", 120, 30)
 
 # ---- retrieval_paraphrase.jsonl (long questions in other words) ----
 PARA_TAGS = {"paraphrase-strict", "multi-part", *GEMEENTEN}
@@ -523,6 +527,8 @@ print_answer_set("answers4.jsonl", "cal", answers4)
 print_answer_set("answers5.jsonl", "test", answers5)
 
 print_answer_set("answers6.jsonl", "test", answers6)
+
+print_answer_set("answers7.jsonl", "test", answers7)
 
 print(f"retrieval_paraphrase.jsonl: {len(para_rows)} queries (dev={p_split['dev']}, test={p_split['test']}), "
       f"{p_multi} with more than one relevant span")

@@ -463,6 +463,7 @@ def _default_eval_files() -> tuple[Path, ...]:
     names = (
         "retrieval.jsonl", "retrieval_long.jsonl", "retrieval_paraphrase.jsonl", "retrieval_short.jsonl",
         "answers.jsonl", "answers2.jsonl", "answers3.jsonl", "answers4.jsonl", "answers5.jsonl", "answers6.jsonl",
+        "answers7.jsonl",
     )
     files = tuple(base / n for n in names if (base / n).is_file())
     if not files:
