@@ -26,7 +26,9 @@ warm-up. Reports hybrid p50 / p95 per query set and the BM25 work of a long ques
 answers reads fewer and is not counted: rare for long questions) and BM25 ms. With
 ``--blocks`` the default settings run twice, BM25's postings summed block by block
 (``sparse.BLOCK_ROWS`` rows at a time, 0.2.6) and term after term over the whole score array
-(as 0.2.5 did: ``BLOCK_MIN_DOCS`` out of reach), interleaved in one process on the same index.
+(as 0.2.5 did: ``BLOCK_MIN_DOCS`` out of reach), interleaved in one process on the same index. ``--sparse-from FILE`` adds the defaults once more
+with an older checkout's ``sparse.py`` (e.g. 0.2.5's) over the same BM25 files, in the same
+rotation: a baseline measured in the same process, on the same page cache.
 """
 
 from __future__ import annotations
@@ -93,10 +95,26 @@ def quality(out: str | None) -> None:
     emit(lines, out)
 
 
-BLOCK_CONFIGS = {"term after term (0.2.5)": False, "block by block (0.2.6, default)": True}
+BLOCK_CONFIGS = {"term after term": False, "block by block (default)": True}
 
 
-def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False, blocks: bool = False) -> None:
+def _baseline_sparse(path: str) -> Any:
+    """``SparseIndex`` as another checkout's ``src/sdsearch/sparse.py`` defines it (loaded as a
+    module of this sdsearch, so its relative imports resolve)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sdsearch._baseline_sparse", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "sdsearch"
+    spec.loader.exec_module(module)
+    return module.SparseIndex
+
+
+def latency(
+    index_dir: str, rounds: int, limit: int, out: str | None, defaults_only: bool = False, blocks: bool = False,
+    sparse_from: str | None = None,
+) -> None:
     from parallel_hybrid import pct
 
     from sdsearch import sparse as sparse_module
@@ -112,23 +130,32 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_o
     block_min = sparse_module.BLOCK_MIN_DOCS
 
     def set_blocks(label: str) -> None:
-        if blocks:
+        if blocks and label in BLOCK_CONFIGS:
             sparse_module.BLOCK_MIN_DOCS = block_min if BLOCK_CONFIGS[label] else 1 << 62
     retrievers = {label: Retriever(index, enc, Settings(**kw)) for label, kw in configs.items()}
-    sparse = index.sparse
+    if sparse_from:  # the defaults once more, on another sparse.py over the same files
+        baseline = open_index(Path(index_dir))
+        baseline.use_sparse(_baseline_sparse(sparse_from).load(baseline.folder / "bm25", mmap=True))
+        label = f"sparse.py of {sparse_from}"
+        configs[label] = {}
+        retrievers[label] = Retriever(baseline, enc, Settings())
     # BM25 work per question: searches (``Retriever.sparse_planned`` calls: the question, its
     # sub-questions), the postings their full sums read (the feedback pass reads its expansion
     # terms), and their wall time.
     work: dict[str, list[float]] = {}
     current: list[str] = [""]
-    full_sum: Callable[..., Any] = sparse.weighted_scores
+    def count_postings(sp: Any) -> None:
+        full_sum: Callable[..., Any] = sp.weighted_scores
 
-    def counted_sum(terms: Any, mask: Any = None) -> Any:
-        w = work.setdefault(current[0], [0.0, 0.0, 0.0])
-        w[1] += sum(sparse.document_frequency(t) for t, x in (terms.items() if isinstance(terms, dict) else terms) if x > 0)
-        return full_sum(terms, mask)
+        def counted_sum(terms: Any, *a: Any, **k: Any) -> Any:
+            w = work.setdefault(current[0], [0.0, 0.0, 0.0])
+            w[1] += sum(sp.document_frequency(t) for t, x in (terms.items() if isinstance(terms, dict) else terms) if x > 0)
+            return full_sum(terms, *a, **k)
 
-    sparse.weighted_scores = counted_sum  # type: ignore[method-assign]
+        sp.weighted_scores = counted_sum
+
+    for sp in {id(r.index.sparse): r.index.sparse for r in retrievers.values()}.values():
+        count_postings(sp)
     for r in retrievers.values():
         planned: Callable[..., Any] = r.sparse_planned
 
@@ -173,6 +200,7 @@ def latency(index_dir: str, rounds: int, limit: int, out: str | None, defaults_o
         + (f" --limit {limit}" if limit else "")
         + (" --defaults-only" if defaults_only else "")
         + (" --blocks" if blocks else "")
+        + (f" --sparse-from {sparse_from}" if sparse_from else "")
         + f"` · hybrid, one query per call, k=10, {os.cpu_count()} cores, vector side beside BM25 "
         + f"from {Settings().parallel_from:,} passages",
         "",
@@ -203,13 +231,14 @@ def main() -> None:
     ap.add_argument("--defaults-only", action="store_true", help="latency: only Settings() as this checkout has them "
                     "(copied into an older checkout's bench/, it measures that version)")
     ap.add_argument("--blocks", action="store_true", help="latency: the defaults with BM25 summed block by block and term after term")
+    ap.add_argument("--sparse-from", help="latency: also the defaults with another checkout's src/sdsearch/sparse.py (a baseline in the same process)")
     args = ap.parse_args()
     if args.what == "quality":
         quality(args.out)
     else:
         if not args.index:
             ap.error("latency needs --index")
-        latency(args.index, args.rounds, args.limit, args.out, args.defaults_only, args.blocks)
+        latency(args.index, args.rounds, args.limit, args.out, args.defaults_only, args.blocks, args.sparse_from)
 
 
 if __name__ == "__main__":

@@ -294,7 +294,7 @@ def test_maxscore_top_equals_the_full_sum(zipf: SparseIndex, monkeypatch: pytest
     assert pruned >= 20  # the pruned path ran, not only the fallback
 
 
-def test_top_of_a_large_array_ranks_only_rows_above_a_sampled_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_top_of_a_large_array_ranks_only_the_chunks_that_can_hold_the_top(monkeypatch: pytest.MonkeyPatch) -> None:
     from sdsearch import sparse as S
 
     rng = np.random.default_rng(8)
@@ -303,6 +303,8 @@ def test_top_of_a_large_array_ranks_only_rows_above_a_sampled_floor(monkeypatch:
         np.where(rng.random(50_000) < 0.01, rng.random(50_000), 0).astype(np.float32),  # mostly zero
         np.round(rng.random(50_000) * 20).astype(np.float32),  # many ties
         np.zeros(50_000, dtype=np.float32),
+        np.concatenate([rng.random(50_000), [5.0, 0.0, 4.0]]).astype(np.float32),  # the best rows after the last whole chunk
+        np.where(np.arange(50_000) % 997 == 0, 1.0, 0.0).astype(np.float32),  # few rows, all tied
     ]
     for scores in cases:
         for n in (1, 10, 100, 5_000):
@@ -314,3 +316,6 @@ def test_top_of_a_large_array_ranks_only_rows_above_a_sampled_floor(monkeypatch:
             cut = reference[-1][1] if reference else 0.0
             assert {i for i, s in fast if s > cut} == {i for i, s in reference if s > cut}
             assert all(scores[i] == s for i, s in fast)
+            if n < len(scores) // S.TOP_CHUNK:  # ranked from the groups that can hold the top: ties go to the lower row
+                order = np.lexsort((np.arange(len(scores)), -scores))[:n]
+                assert fast == [(int(i), float(scores[i])) for i in order if scores[i] > 0]
