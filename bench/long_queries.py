@@ -2,7 +2,7 @@
 dense weight that grows when BM25's best passage lacks the question's words.
 
     python bench/long_queries.py quality                 # bundled corpus, dev then test splits
-    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N] [--defaults-only | --blocks]
+    python bench/long_queries.py latency --index DIR [--rounds 2] [--limit N] [--defaults-only | --blocks] [--sparse-from FILE]
     (either with --out FILE: the markdown table is appended there too)
 
 The cuts (``Settings``): ``subquestion_prf`` off (a sub-question of a long multi-part question
@@ -26,9 +26,10 @@ warm-up. Reports hybrid p50 / p95 per query set and the BM25 work of a long ques
 answers reads fewer and is not counted: rare for long questions) and BM25 ms. With
 ``--blocks`` the default settings run twice, BM25's postings summed block by block
 (``sparse.BLOCK_ROWS`` rows at a time, 0.2.6) and term after term over the whole score array
-(as 0.2.5 did: ``BLOCK_MIN_DOCS`` out of reach), interleaved in one process on the same index. ``--sparse-from FILE`` adds the defaults once more
-with an older checkout's ``sparse.py`` (e.g. 0.2.5's) over the same BM25 files, in the same
-rotation: a baseline measured in the same process, on the same page cache.
+(as 0.2.5 did: ``BLOCK_MIN_DOCS`` out of reach), interleaved in one process on the same index.
+``--sparse-from FILE`` adds the defaults once more with an older checkout's ``sparse.py`` (e.g.
+0.2.5's) over the same BM25 files, in the same rotation: a baseline measured in the same
+process, on the same page cache.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def latency(
 
     index = open_index(Path(index_dir))
     enc = load_encoder()
-    configs: dict[str, dict[str, Any]] = {"this checkout's defaults": {}} if defaults_only else CONFIGS
+    configs: dict[str, dict[str, Any]] = {"this checkout's defaults": {}} if defaults_only else dict(CONFIGS)
     if blocks:
         configs = {label: {} for label in BLOCK_CONFIGS}
     block_min = sparse_module.BLOCK_MIN_DOCS
@@ -144,6 +145,7 @@ def latency(
     # terms), and their wall time.
     work: dict[str, list[float]] = {}
     current: list[str] = [""]
+
     def count_postings(sp: Any) -> None:
         full_sum: Callable[..., Any] = sp.weighted_scores
 
