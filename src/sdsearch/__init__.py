@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import FilterError, SdsearchError
 
-__version__ = "0.2.5"
+__version__ = "0.2.6"
 
 __all__ = [
     "search",
